@@ -1,0 +1,59 @@
+"""Train every LOSO fold (x seeds) of a model on a dataset and write a run directory.
+
+  python -m experiments.loso --model ststnet --dataset synthetic [--workdir DIR]
+      [--seeds N] [key=value ...]
+
+Trailing key=value pairs override dotted config paths, e.g. train.epochs=5
+data.manifest=/path/m.csv data.modality=apex.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from merjax import config as config_lib
+from merjax import experiment
+from merjax.errors import MerjaxError
+
+
+def parse_args(argv):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--model", required=True)
+  parser.add_argument("--dataset", default="synthetic")
+  parser.add_argument("--workdir", default=None,
+                      help="run directory (default runs/<model>-<dataset>-<time>)")
+  parser.add_argument("--seeds", type=int, default=None)
+  parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+  return parser.parse_args(argv)
+
+
+def resolve_config(args) -> dict:
+  config = config_lib.load_config(args.model)
+  config["data"]["dataset"] = args.dataset
+  config = config_lib.apply_overrides(config, args.overrides)
+  if args.seeds is not None:
+    config["train"]["seeds"] = args.seeds
+  return config
+
+
+def main(argv=None) -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  try:
+    config = resolve_config(args)
+    workdir = args.workdir or os.path.join(
+        "runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
+    metrics = experiment.run(config, workdir)
+  except MerjaxError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  with open(os.path.join(workdir, "results.md")) as f:
+    print(f.read())
+  print(f"run directory: {workdir}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,63 @@
+"""Configs are nested dicts of plain data, overridable by dotted `key=value`."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib
+import json
+from typing import Any, Sequence
+
+from merjax.errors import MerjaxError
+
+
+def load_config(name: str) -> dict:
+  """`experiments.configs.<name>.get_config()`, deep-copied."""
+  try:
+    module = importlib.import_module(f"experiments.configs.{name}")
+  except ModuleNotFoundError as e:
+    if e.name and e.name.startswith("experiments.configs"):
+      raise MerjaxError(f"no config '{name}' in experiments/configs/") from None
+    raise
+  return copy.deepcopy(module.get_config())
+
+
+def parse_value(text: str) -> Any:
+  """JSON or a Python literal when it parses as one, else the string itself."""
+  for parse in (json.loads, ast.literal_eval):
+    try:
+      return parse(text)
+    except (ValueError, SyntaxError):
+      pass
+  return text
+
+
+def set_path(config: dict, dotted: str, value: Any) -> None:
+  """Sets config[a][b][c] = value for dotted "a.b.c"; intermediate dicts must exist."""
+  keys = dotted.split(".")
+  node = config
+  for i, key in enumerate(keys[:-1]):
+    if not isinstance(node.get(key), dict):
+      if key not in node:
+        node[key] = {}
+      else:
+        raise MerjaxError(f"override {dotted}: {'.'.join(keys[:i + 1])} is not a group")
+    node = node[key]
+  node[keys[-1]] = value
+
+
+def apply_overrides(config: dict, overrides: Sequence[str]) -> dict:
+  """Applies "a.b=value" strings to a copy of config.
+
+  `data.modality=NAME` is shorthand for `data.inputs.image=NAME` (single-input
+  models).
+  """
+  config = copy.deepcopy(config)
+  for item in overrides:
+    if "=" not in item:
+      raise MerjaxError(f"override '{item}' is not key=value")
+    key, text = item.split("=", 1)
+    if key == "data.modality":
+      key = "data.inputs.image"
+    set_path(config, key, parse_value(text))
+  return config

@@ -1,0 +1,147 @@
+"""Label protocols (class names by name) and fold construction (LOSO, split, cross-dataset).
+
+Folds are plain data: boolean masks over one dataset array, which the trainer
+turns into index tables on the device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from merjax.data.records import Clip
+from merjax.errors import MerjaxError
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelProtocol:
+  """Maps a dataset's raw label names onto an ordered class list.
+
+  `classes` fixes the integer codes (index in the tuple); `mapping` sends a raw
+  label (compared case-insensitively) to a class name. Raw labels missing from
+  `mapping` are dropped, and the drop is reported.
+  """
+  name: str
+  classes: tuple[str, ...]
+  mapping: Mapping[str, str]
+
+  def __post_init__(self):
+    unknown = set(self.mapping.values()) - set(self.classes)
+    if unknown:
+      raise ValueError(f"protocol {self.name}: mapping targets {sorted(unknown)} "
+                       f"not among classes {self.classes}")
+
+  def apply(self, clips: Sequence[Clip]):
+    """Returns (kept clips, y_N int32 codes, dropped raw-label counts)."""
+    lookup = {k.lower(): v for k, v in self.mapping.items()}
+    kept, codes, dropped = [], [], {}
+    for clip in clips:
+      target = lookup.get(clip.label.lower())
+      if target is None:
+        dropped[clip.label] = dropped.get(clip.label, 0) + 1
+        continue
+      kept.append(clip)
+      codes.append(self.classes.index(target))
+    return kept, np.asarray(codes, np.int32), dropped
+
+
+def identity_protocol(name: str, classes: Sequence[str]) -> LabelProtocol:
+  """A protocol that keeps the given class names as they are."""
+  return LabelProtocol(name, tuple(classes), {c: c for c in classes})
+
+
+@dataclasses.dataclass(frozen=True)
+class Folds:
+  """F folds over N samples.
+
+  Attributes:
+    names: fold names (the held-out subject key for LOSO).
+    train_FxN, test_FxN: boolean masks.
+    kind: "loso", "split" or "cross".
+    skipped: subjects that got no fold because no sample of theirs survived.
+  """
+  names: tuple[str, ...]
+  train_FxN: np.ndarray
+  test_FxN: np.ndarray
+  kind: str
+  skipped: tuple[str, ...] = ()
+
+  def __len__(self):
+    return len(self.names)
+
+  def select(self, indices: Sequence[int]) -> "Folds":
+    """The sub-collection of folds at `indices`."""
+    idx = np.asarray(indices, int)
+    return dataclasses.replace(self, names=tuple(self.names[i] for i in idx),
+                               train_FxN=self.train_FxN[idx],
+                               test_FxN=self.test_FxN[idx])
+
+
+def loso_folds(subject_N: Sequence[str],
+               all_subjects: Sequence[str] | None = None) -> Folds:
+  """Leave-one-subject-out: one fold per subject, in sorted subject order.
+
+  Subjects listed in `all_subjects` but without samples in `subject_N` (every
+  clip filtered out by the protocol) are skipped and named in `skipped`.
+  """
+  subject_N = np.asarray(subject_N)
+  present = sorted(set(subject_N.tolist()))
+  skipped = sorted(set(all_subjects or ()) - set(present))
+  test_FxN = np.stack([subject_N == s for s in present])
+  if len(present) < 2:
+    raise MerjaxError(f"LOSO needs at least 2 subjects, got {len(present)}")
+  return Folds(tuple(present), ~test_FxN, test_FxN, "loso", tuple(skipped))
+
+
+def split_folds(y_N: np.ndarray, test_fraction: float = 0.1,
+                seed: int = 0) -> Folds:
+  """One stratified random train/test split (MESTI Experiment 1 uses 90/10).
+
+  Each class contributes round(test_fraction * n_class) test samples (at least
+  one when it has two or more samples).
+  """
+  y_N = np.asarray(y_N)
+  rng = np.random.default_rng(seed)
+  test_N = np.zeros(len(y_N), bool)
+  for c in np.unique(y_N):
+    members = np.flatnonzero(y_N == c)
+    n_test = int(round(test_fraction * len(members)))
+    if len(members) >= 2:
+      n_test = min(max(n_test, 1), len(members) - 1)
+    test_N[rng.permutation(members)[:n_test]] = True
+  name = f"split{int(round(100 * (1 - test_fraction)))}-{seed}"
+  return Folds((name,), ~test_N[None], test_N[None], "split")
+
+
+def cross_dataset_folds(dataset_N: Sequence[str], train: str,
+                        test: str) -> Folds:
+  """Train on every sample of dataset `train`, test on every sample of `test`."""
+  dataset_N = np.asarray(dataset_N)
+  for name in (train, test):
+    if not (dataset_N == name).any():
+      raise MerjaxError(f"cross-dataset: no samples of dataset '{name}'")
+  return Folds((f"{train}->{test}",), (dataset_N == train)[None],
+               (dataset_N == test)[None], "cross")
+
+
+def make_folds(kind: str, *, subject_N, y_N, dataset_N, all_subjects=None,
+               test_fraction=0.1, seed=0, train_dataset="", test_dataset=""):
+  """Folds by protocol name: "loso" (also over a composite), "split", "cross"."""
+  if kind == "loso":
+    return loso_folds(subject_N, all_subjects)
+  if kind == "split":
+    return split_folds(y_N, test_fraction, seed)
+  if kind == "cross":
+    return cross_dataset_folds(dataset_N, train_dataset, test_dataset)
+  raise MerjaxError(f"unknown fold protocol '{kind}' (loso, split, cross)")
+
+
+def fold_seed(seed: int, fold_name: str) -> int:
+  """A 31-bit integer from (seed, fold name), stable across runs and machines.
+
+  A fold's PRNG key depends only on this, never on the other folds in a run.
+  """
+  return zlib.crc32(f"{seed}:{fold_name}".encode()) & 0x7FFFFFFF

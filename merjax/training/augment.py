@@ -1,0 +1,60 @@
+"""On-device augmentation, independent per sample: horizontal flip, rotation,
+random translation (the random-crop equivalent at fixed size)."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import jax
+import jax.numpy as jnp
+
+
+def _affine_sample(x_HxWxC, angle, shift_yx):
+  """Rotates by `angle` radians about the centre, then shifts; bilinear, edge
+  values repeated."""
+  h, w = x_HxWxC.shape[:2]
+  yy, xx = jnp.meshgrid(jnp.arange(h, dtype=jnp.float32),
+                        jnp.arange(w, dtype=jnp.float32), indexing="ij")
+  cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+  cos, sin = jnp.cos(angle), jnp.sin(angle)
+  ys, xs = yy - cy - shift_yx[0], xx - cx - shift_yx[1]
+  src_y = cos * ys - sin * xs + cy
+  src_x = sin * ys + cos * xs + cx
+  sample = lambda ch: jax.scipy.ndimage.map_coordinates(
+      ch, [src_y, src_x], order=1, mode="nearest")
+  return jax.vmap(sample, in_axes=-1, out_axes=-1)(x_HxWxC).astype(x_HxWxC.dtype)
+
+
+def augment_sample(key, x, config: Mapping):
+  """Augments one sample x (H x W x C, or T x H x W x C with one transform for
+  all frames). config: {"flip": bool, "rotate_deg": max |angle| or a list of
+  allowed angles, "translate_px": max shift}."""
+  k_flip, k_rot, k_shift = jax.random.split(key, 3)
+  frames = x if x.ndim == 4 else x[None]
+  if config.get("flip", False):
+    flip = jax.random.bernoulli(k_flip)
+    frames = jnp.where(flip, frames[:, :, ::-1], frames)
+  rotate = config.get("rotate_deg", 0.0)
+  translate = float(config.get("translate_px", 0.0))
+  if rotate or translate:
+    if isinstance(rotate, (list, tuple)):
+      choices = jnp.asarray([0.0] + [float(a) for a in rotate])
+      angle = jax.random.choice(k_rot, choices)
+    else:
+      angle = jax.random.uniform(k_rot, minval=-rotate, maxval=rotate)
+    shift = jax.random.uniform(k_shift, (2,), minval=-translate, maxval=translate)
+    frames = jax.vmap(lambda f: _affine_sample(f, jnp.deg2rad(angle), shift))(frames)
+  return frames if x.ndim == 4 else frames[0]
+
+
+def augment_batch(key, batch: Mapping[str, jax.Array], config: Mapping, roles):
+  """Augments the arrays of `roles` in a batch, the same transform per sample
+  across roles (so apex and flow stay aligned)."""
+  if not roles or not any(config.get(k) for k in ("flip", "rotate_deg", "translate_px")):
+    return dict(batch)
+  b = next(iter(batch.values())).shape[0]
+  keys = jax.random.split(key, b)
+  out = dict(batch)
+  for role in roles:
+    out[role] = jax.vmap(lambda k, x: augment_sample(k, x, config))(keys, batch[role])
+  return out

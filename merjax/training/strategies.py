@@ -1,0 +1,181 @@
+"""How the per-member functions are mapped over members, and the host loop that
+runs groups of members epoch by epoch with progress and per-group results.
+
+Strategies (all inside one compiled program per group):
+- "vmap": every member of the group at once (convolutions become grouped ones);
+- "sequential": members one after another (`lax.map`), no grouped convolutions;
+- "chunked": `lax.map` over chunks of `chunk` members, vmapped inside a chunk.
+With several devices the group axis is sharded over them (`jax.shard_map`) and
+each device maps its own members with the chosen strategy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from merjax.training.trainer import FoldFunctions, MemberTables
+
+STRATEGIES = ("vmap", "sequential", "chunked")
+
+
+def map_members(fn: Callable, strategy: str, chunk: int = 2) -> Callable:
+  """Lifts fn(data, *member_args) to a leading member axis on member_args."""
+  if strategy == "vmap":
+    return _vmap(fn)
+  if strategy == "sequential":
+    return lambda data, *args: jax.lax.map(lambda a: fn(data, *a), args)
+  if strategy == "chunked":
+    return lambda data, *args: jax.lax.map(lambda a: fn(data, *a), args,
+                                           batch_size=chunk)
+  raise ValueError(f"unknown strategy '{strategy}'; known: {STRATEGIES}")
+
+
+def _vmap(fn):
+  def mapped(data, *args):
+    return jax.vmap(lambda *a: fn(data, *a))(*args)
+  return mapped
+
+
+def _sharded(mapped: Callable, mesh) -> Callable:
+  """Shards the member axis of every argument but `data` over mesh axis 'fold'."""
+  spec = jax.sharding.PartitionSpec("fold")
+  def run(data, *args):
+    return jax.shard_map(mapped, mesh=mesh,
+                         in_specs=(jax.sharding.PartitionSpec(),) + (spec,) * len(args),
+                         out_specs=spec, check_vma=False)(data, *args)
+  return run
+
+
+@dataclasses.dataclass
+class GroupPrograms:
+  """The three jitted group functions of one run (compiled once per group size)."""
+  init: Callable
+  epoch: Callable
+  predict: Callable
+
+
+def compile_group_programs(fns: FoldFunctions, strategy: str, chunk: int = 2,
+                           mesh=None) -> GroupPrograms:
+  def lift(f):
+    mapped = map_members(f, strategy, chunk)
+    return _sharded(mapped, mesh) if mesh is not None else mapped
+  return GroupPrograms(init=jax.jit(lift(fns.init)),
+                       epoch=jax.jit(lift(fns.epoch), donate_argnums=(1,)),
+                       predict=jax.jit(lift(fns.predict)))
+
+
+@dataclasses.dataclass
+class MemberResult:
+  """What one member produced: test logits (n_test x K) or failure."""
+  member: int
+  seed: int
+  fold: int
+  test_idx: np.ndarray
+  logits: np.ndarray | None
+  failed: bool
+  loss_history: list[float]
+  selected_epoch: int | None
+
+
+def _groups(num_members: int, group_size: int) -> list[list[int]]:
+  return [list(range(i, min(i + group_size, num_members)))
+          for i in range(0, num_members, group_size)]
+
+
+class Progress:
+  """Prints compile, epoch and group progress with elapsed time and ETA to stderr."""
+
+  def __init__(self, total_groups: int, epochs: int, stream=sys.stderr,
+               min_interval: float = 2.0):
+    self.total_groups, self.epochs, self.stream = total_groups, epochs, stream
+    self.min_interval = min_interval
+    self.start = time.perf_counter()
+    self._last = -math.inf
+    self.group_seconds: list[float] = []
+
+  def say(self, text: str):
+    print(f"[{time.perf_counter() - self.start:7.1f}s] {text}", file=self.stream, flush=True)
+
+  def epoch(self, group: int, epoch: int, loss: float, group_start: float, force=False):
+    now = time.perf_counter()
+    if not force and now - self._last < self.min_interval and epoch != self.epochs:
+      return
+    self._last = now
+    per_epoch = (now - group_start) / max(epoch, 1)
+    this_left = per_epoch * (self.epochs - epoch)
+    group_time = (np.mean(self.group_seconds) if self.group_seconds
+                  else per_epoch * self.epochs)
+    eta = this_left + group_time * (self.total_groups - group - 1)
+    self.say(f"group {group + 1}/{self.total_groups} epoch {epoch}/{self.epochs} "
+             f"loss {loss:.4f} ETA {eta:.0f}s")
+
+
+def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
+                epochs: int, strategy: str, group_size: int, chunk: int = 2,
+                on_group_done: Callable[[list[MemberResult]], None] | None = None,
+                progress: Progress | None = None, skip_members=()) -> list[MemberResult]:
+  """Trains all members in groups of `group_size` and returns their results.
+
+  Each group is one set of compiled calls (init, `epochs` x epoch, predict);
+  `on_group_done` receives the group's results as soon as it finishes, so an
+  interrupted run loses only the group in flight. Groups are padded with
+  copies of their last member (discarded) so every group has the same shape
+  and the programs compile once. Members in `skip_members` (already done in an
+  earlier, interrupted run) are not trained again.
+  """
+  todo = [m for m in range(len(tables)) if m not in set(skip_members)]
+  devices = jax.devices()
+  mesh = None
+  if len(devices) > 1:
+    group_size = math.ceil(group_size / len(devices)) * len(devices)
+    mesh = jax.make_mesh((len(devices),), ("fold",))
+  groups = _groups(len(todo), group_size)
+  programs = compile_group_programs(fns, strategy, chunk, mesh)
+  progress = progress or Progress(len(groups), epochs)
+  data = jax.tree.map(jnp.asarray, data)
+  results = []
+  for g, positions in enumerate(groups):
+    members = [todo[p] for p in positions]
+    padded = members + [members[-1]] * (group_size - len(members))
+    rows = jax.tree.map(jnp.asarray, tables.device_rows(padded))
+    group_start = time.perf_counter()
+    if g == 0:
+      progress.say(f"compiling ({strategy}, {group_size} members per group, "
+                   f"{len(devices)} device(s))")
+    state = programs.init(data, rows)
+    history = []
+    for e in range(1, epochs + 1):
+      state, metrics = programs.epoch(data, state, rows)
+      loss = np.asarray(metrics["loss"])
+      history.append(loss)
+      alive = np.asarray(metrics["alive"])[:len(members)]
+      shown = loss[:len(members)][alive]
+      progress.epoch(g, e, float(shown.mean()) if shown.size else float("nan"),
+                     group_start, force=(g == 0 and e == 1))
+    logits = np.asarray(programs.predict(data, state, rows))
+    alive = np.asarray(state["alive"])
+    best_epoch = np.asarray(state["best_epoch"]) if "best_epoch" in state else None
+    group_results = []
+    for i, m in enumerate(members):
+      n_test = int(tables.n_test_M[m])
+      group_results.append(MemberResult(
+          member=m, seed=int(tables.seed_M[m]), fold=int(tables.fold_M[m]),
+          test_idx=tables.test_MxP[m, :n_test].copy(),
+          logits=logits[i, :n_test] if alive[i] else None,
+          failed=not bool(alive[i]),
+          loss_history=[float(h[i]) for h in history],
+          selected_epoch=int(best_epoch[i]) if best_epoch is not None else epochs))
+    progress.group_seconds.append(time.perf_counter() - group_start)
+    progress.say(f"group {g + 1}/{len(groups)} done ({len(members)} members)")
+    if on_group_done is not None:
+      on_group_done(group_results)
+    results.extend(group_results)
+  return results

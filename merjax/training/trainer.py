@@ -1,0 +1,266 @@
+"""The per-fold training functions: pure, with a leading member axis added by
+the strategies (merjax/training/strategies.py).
+
+A *member* is one (seed, fold) pair. Everything a member needs is in its row of
+the member tables (index sets over the one on-device dataset) and its PRNG key,
+so a member's result never depends on which other members run beside it:
+- the train table has length N (the dataset size) for every member, so the
+  per-epoch shuffle draws the same random numbers whatever the group;
+- a member takes ceil(n_train / B) steps per epoch; groups run the longest
+  member's step count and freeze the others past their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+
+from merjax.data.protocols import Folds, fold_seed
+from merjax.training import augment as augment_lib
+
+# Selection rules: "last" epoch (default), "inner_val" (lowest loss on held-out
+# training subjects, with patience), "oracle" (best test accuracy: labelled).
+SELECTION_RULES = ("last", "inner_val", "oracle")
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberTables:
+  """Host-side description of M members (seed x fold), all arrays M-leading.
+
+  train_MxN: train sample indices, valid first, padded with 0 to N.
+  val_MxV, test_MxP: inner-validation and test indices, padded with 0.
+  n_train_M, n_val_M, n_test_M: valid counts.
+  seed_M, fold_M: the seed and the fold index of each member.
+  key_seed_M: the integer each member's PRNG key is made from.
+  """
+  train_MxN: np.ndarray
+  n_train_M: np.ndarray
+  val_MxV: np.ndarray
+  n_val_M: np.ndarray
+  test_MxP: np.ndarray
+  n_test_M: np.ndarray
+  seed_M: np.ndarray
+  fold_M: np.ndarray
+  key_seed_M: np.ndarray
+
+  def __len__(self):
+    return len(self.seed_M)
+
+  def device_rows(self, rows) -> dict[str, np.ndarray]:
+    """The arrays a member function reads, for the given member rows."""
+    rows = np.asarray(rows)
+    return {"train": self.train_MxN[rows], "n_train": self.n_train_M[rows],
+            "val": self.val_MxV[rows], "n_val": self.n_val_M[rows],
+            "test": self.test_MxP[rows], "n_test": self.n_test_M[rows],
+            "key_seed": self.key_seed_M[rows]}
+
+
+def _pad_rows(rows: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
+  table = np.zeros((len(rows), max(length, 1)), np.int32)
+  for i, r in enumerate(rows):
+    table[i, :len(r)] = r
+  return table, np.asarray([len(r) for r in rows], np.int32)
+
+
+def member_tables(folds: Folds, seeds, subject_N, *, selection: str = "last",
+                  val_subjects: int = 1) -> MemberTables:
+  """Builds the member tables for every (seed, fold).
+
+  With selection "inner_val", `val_subjects` training subjects per member are
+  moved from its train set to its validation set, chosen by a generator seeded
+  from (seed, fold name) alone.
+  """
+  subject_N = np.asarray(subject_N)
+  n = len(subject_N)
+  trains, vals, tests, seed_M, fold_M, key_M = [], [], [], [], [], []
+  for seed in seeds:
+    for f, name in enumerate(folds.names):
+      train = np.flatnonzero(folds.train_FxN[f])
+      val = np.zeros(0, np.int64)
+      if selection == "inner_val":
+        rng = np.random.default_rng(fold_seed(seed, "val:" + name))
+        candidates = sorted(set(subject_N[train].tolist()))
+        chosen = rng.choice(candidates, size=min(val_subjects, len(candidates) - 1),
+                            replace=False)
+        in_val = np.isin(subject_N[train], chosen)
+        train, val = train[~in_val], train[in_val]
+      trains.append(train)
+      vals.append(val)
+      tests.append(np.flatnonzero(folds.test_FxN[f]))
+      seed_M.append(seed)
+      fold_M.append(f)
+      key_M.append(fold_seed(seed, name))
+  train_MxN, n_train = _pad_rows(trains, n)
+  val_MxV, n_val = _pad_rows(vals, max(len(v) for v in vals))
+  test_MxP, n_test = _pad_rows(tests, max(len(t) for t in tests))
+  return MemberTables(train_MxN, n_train, val_MxV, n_val, test_MxP, n_test,
+                      np.asarray(seed_M), np.asarray(fold_M),
+                      np.asarray(key_M, np.uint32))
+
+
+def _where(cond, new, old):
+  return jax.tree.map(lambda a, b: jnp.where(cond, a, b), new, old)
+
+
+def _cast_floats(tree, dtype):
+  return jax.tree.map(
+      lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldFunctions:
+  """Pure per-member functions. `data` = {"inputs": {role: X_N...}, "y": y_N} is
+  shared (unmapped); `state` and `row` are one member's."""
+  model: nn.Module
+  loss_fn: Callable
+  tx: optax.GradientTransformation
+  batch_size: int
+  steps_per_epoch: int          # max over all members of the run
+  augment: Mapping
+  augment_roles: tuple[str, ...]
+  selection: str = "last"
+  patience: int = 10
+  eval_batch_size: int = 64
+  param_dtype: str = "float32"
+
+  # --- pieces -------------------------------------------------------------
+  def _variables(self, params, batch_stats):
+    return {"params": params, "batch_stats": batch_stats}
+
+  def _forward_eval(self, params, batch_stats, batch):
+    return self.model.apply(self._variables(params, batch_stats), batch, train=False)
+
+  def _logits_of(self, params, batch_stats, data, idx_P):
+    """Eval-mode logits for the samples idx_P (P padded indices), in chunks."""
+    e = self.eval_batch_size
+    p = idx_P.shape[0]
+    chunks = math.ceil(p / e)
+    idx_CxE = jnp.pad(idx_P, (0, chunks * e - p)).reshape(chunks, e)
+
+    def one(idx_E):
+      batch = {r: x[idx_E] for r, x in data["inputs"].items()}
+      logits = self._forward_eval(params, batch_stats, batch)["logits"]
+      return logits.astype(jnp.promote_types(logits.dtype, jnp.float32))
+
+    logits_CxExK = jax.lax.map(one, idx_CxE)
+    return logits_CxExK.reshape(chunks * e, -1)[:p]
+
+  # --- member functions ---------------------------------------------------
+  def init(self, data, row):
+    """Initial state of one member."""
+    key = jax.random.key(row["key_seed"])
+    key, k_init, k_drop = jax.random.split(key, 3)
+    sample = {r: x[:1] for r, x in data["inputs"].items()}
+    variables = self.model.init({"params": k_init, "dropout": k_drop}, sample, train=False)
+    params = variables["params"]
+    batch_stats = variables.get("batch_stats", {})
+    dtype = jnp.dtype(self.param_dtype)
+    params, batch_stats = _cast_floats((params, batch_stats), dtype)
+    state = {
+        "params": params, "batch_stats": batch_stats,
+        "opt_state": _cast_floats(self.tx.init(params), dtype),
+        "key": key, "alive": jnp.asarray(True), "epoch": jnp.asarray(0, jnp.int32),
+    }
+    if self.selection != "last":
+      state.update(best_params=params, best_batch_stats=batch_stats,
+                   best_score=jnp.asarray(-jnp.inf, jnp.float32),
+                   best_epoch=jnp.asarray(0, jnp.int32),
+                   bad_epochs=jnp.asarray(0, jnp.int32),
+                   stopped=jnp.asarray(False))
+    return state
+
+  def epoch(self, data, state, row):
+    """One epoch for one member: ceil(n_train / B) steps over a fresh shuffle.
+
+    Returns (state, {"loss": mean train loss, "score": selection score}).
+    """
+    b = self.batch_size
+    n = row["train"].shape[0]
+    n_train = jnp.maximum(row["n_train"], 1)
+    own_steps = (row["n_train"] + b - 1) // b
+    key, k_perm, k_steps = jax.random.split(state["key"], 3)
+    priority_N = jax.random.uniform(k_perm, (n,)) + (jnp.arange(n) >= row["n_train"])
+    order_N = jnp.argsort(priority_N)
+    running = state["alive"]
+    if self.selection != "last":
+      running = running & ~state["stopped"]
+
+    def loss_of(params, batch_stats, batch, labels_B, k_drop):
+      outputs, mutated = self.model.apply(
+          self._variables(params, batch_stats), batch, train=True,
+          rngs={"dropout": k_drop}, mutable=["batch_stats"])
+      loss, parts = self.loss_fn(outputs, batch, labels_B)
+      return loss, mutated.get("batch_stats", batch_stats)
+
+    def step(carry, s):
+      params, batch_stats, opt_state = carry
+      idx_B = row["train"][order_N[(s * b + jnp.arange(b)) % n_train]]
+      batch = {r: x[idx_B] for r, x in data["inputs"].items()}
+      k_aug, k_drop = jax.random.split(jax.random.fold_in(k_steps, s))
+      batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles)
+      (loss, new_stats), grads = jax.value_and_grad(loss_of, has_aux=True)(
+          params, batch_stats, batch, data["y"][idx_B], k_drop)
+      updates, new_opt = self.tx.update(grads, opt_state, params)
+      new_params = optax.apply_updates(params, updates)
+      in_range = s < own_steps
+      active = in_range & running & jnp.isfinite(loss)
+      carry = _where(active, (new_params, new_stats, new_opt), carry)
+      return carry, (loss, in_range)
+
+    carry = (state["params"], state["batch_stats"], state["opt_state"])
+    carry, (loss_S, in_range_S) = jax.lax.scan(
+        step, carry, jnp.arange(self.steps_per_epoch))
+    finite = jnp.all(jnp.isfinite(loss_S) | ~in_range_S)
+    mean_loss = jnp.sum(jnp.where(in_range_S, loss_S, 0.0)) / jnp.maximum(own_steps, 1)
+    params, batch_stats, opt_state = carry
+    new = dict(state, params=params, batch_stats=batch_stats, opt_state=opt_state,
+               key=key, alive=state["alive"] & (finite | ~running),
+               epoch=state["epoch"] + running.astype(jnp.int32))
+    score = jnp.asarray(jnp.nan, jnp.float32)
+    if self.selection != "last":
+      score = self._selection_score(params, batch_stats, data, row)
+      better = running & (score > new["best_score"])
+      new["best_params"] = _where(better, params, state["best_params"])
+      new["best_batch_stats"] = _where(better, batch_stats, state["best_batch_stats"])
+      new["best_score"] = jnp.where(better, score, state["best_score"])
+      new["best_epoch"] = jnp.where(better, new["epoch"], state["best_epoch"])
+      bad = jnp.where(better, 0, state["bad_epochs"] + running.astype(jnp.int32))
+      new["bad_epochs"] = bad
+      if self.selection == "inner_val":
+        new["stopped"] = state["stopped"] | (bad >= self.patience)
+    return new, {"loss": mean_loss.astype(jnp.float32), "score": score,
+                 "alive": new["alive"]}
+
+  def _selection_score(self, params, batch_stats, data, row):
+    """Higher is better: minus the inner-validation loss, or (oracle) the test accuracy."""
+    if self.selection == "inner_val":
+      idx, count = row["val"], row["n_val"]
+      logits = self._logits_of(params, batch_stats, data, idx)
+      ce = optax.softmax_cross_entropy_with_integer_labels(logits, data["y"][idx])
+      valid = jnp.arange(idx.shape[0]) < count
+      return -(jnp.sum(jnp.where(valid, ce, 0.0)) / jnp.maximum(count, 1))
+    idx, count = row["test"], row["n_test"]
+    logits = self._logits_of(params, batch_stats, data, idx)
+    hit = jnp.argmax(logits, -1) == data["y"][idx]
+    valid = jnp.arange(idx.shape[0]) < count
+    return jnp.sum(hit & valid) / jnp.maximum(count, 1)
+
+  def predict(self, data, state, row):
+    """Test logits (P x K, padded) with the selected parameters."""
+    if self.selection == "last":
+      params, batch_stats = state["params"], state["batch_stats"]
+    else:
+      params, batch_stats = state["best_params"], state["best_batch_stats"]
+    return self._logits_of(params, batch_stats, data, row["test"])
+
+
+def steps_per_epoch(tables: MemberTables, batch_size: int) -> int:
+  """The most steps any member takes per epoch: ceil(max n_train / B)."""
+  return max(1, math.ceil(int(tables.n_train_M.max()) / batch_size))

@@ -1,0 +1,141 @@
+"""The fold-parallel trainer: fold-parallel == fold alone, strategies agree,
+determinism, failed folds, selection rules."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from merjax.data import protocols
+from merjax.models.ststnet import STSTNet
+from merjax.training import losses, optim, strategies
+from merjax.training import trainer as trainer_lib
+
+N_SUBJECTS, PER_SUBJECT, SIZE, K = 4, 6, 12, 3
+
+
+def _data(dtype=np.float32):
+  rng = np.random.default_rng(0)
+  n = N_SUBJECTS * PER_SUBJECT
+  y_N = rng.integers(0, K, n).astype(np.int32)
+  x = rng.normal(size=(n, SIZE, SIZE, 3)) + y_N[:, None, None, None]
+  subject_N = np.repeat([f"s{i}" for i in range(N_SUBJECTS)], PER_SUBJECT)
+  return {"inputs": {"image": x.astype(dtype)}, "y": y_N}, subject_N
+
+
+def _functions(tables, model, *, selection="last", augment=None, lr=1e-2, batch=8):
+  return trainer_lib.FoldFunctions(
+      model=model, loss_fn=losses.make_loss({"name": "cross_entropy"}),
+      tx=optim.make_optimizer({"name": "adam", "learning_rate": lr}),
+      batch_size=batch, steps_per_epoch=trainer_lib.steps_per_epoch(tables, batch),
+      augment=augment or {}, augment_roles=("image",), selection=selection,
+      patience=2, eval_batch_size=8, param_dtype=str(model.dtype.dtype
+                                                     if hasattr(model.dtype, "dtype")
+                                                     else np.dtype(model.dtype)))
+
+
+def _run(fns, data, tables, strategy, group_size, epochs=3, **kw):
+  quiet = strategies.Progress(1, epochs, stream=open("/dev/null", "w"))
+  results = strategies.run_members(fns, data, tables, epochs=epochs, strategy=strategy,
+                                   group_size=group_size, progress=quiet, **kw)
+  return {r.member: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def float64_setup():
+  """Float64 on CPU: a fold's result must not depend on its companions."""
+  with jax.enable_x64(True):
+    data, subject_N = _data(np.float64)
+    folds = protocols.loso_folds(subject_N)
+    tables = trainer_lib.member_tables(folds, [0], subject_N)
+    model = STSTNet(num_classes=K, dtype=jnp.float64)
+    fns = _functions(tables, model, augment={"flip": True, "translate_px": 1.0})
+    together = _run(fns, data, tables, "vmap", group_size=len(tables), epochs=2)
+    yield data, tables, fns, together
+
+
+def test_fold_in_parallel_run_equals_fold_alone(float64_setup):
+  data, tables, fns, together = float64_setup
+  with jax.enable_x64(True):
+    alone = _run(fns, data, tables, "vmap", group_size=1, epochs=2)
+  assert len(together) == len(tables) == 4
+  for m in together:
+    assert together[m].logits.dtype == np.float64
+    np.testing.assert_allclose(together[m].logits, alone[m].logits, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(together[m].loss_history, alone[m].loss_history, atol=1e-10)
+  # The folds really differ from each other (the comparison is not vacuous).
+  assert not np.allclose(together[0].loss_history, together[1].loss_history)
+
+
+@pytest.mark.parametrize("strategy", ["sequential", "chunked"])
+def test_strategies_agree(float64_setup, strategy):
+  data, tables, fns, together = float64_setup
+  with jax.enable_x64(True):
+    other = _run(fns, data, tables, strategy, group_size=3, chunk=2, epochs=2)
+  for m in range(len(tables)):
+    np.testing.assert_allclose(other[m].logits, together[m].logits, atol=1e-10)
+
+
+def test_same_seed_is_bit_identical_and_seed_matters():
+  data, subject_N = _data()
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0, 1], subject_N)
+  fns = _functions(tables, STSTNet(num_classes=K))
+  first = _run(fns, data, tables, "sequential", group_size=len(tables), epochs=2)
+  second = _run(fns, data, tables, "sequential", group_size=len(tables), epochs=2)
+  for m in first:
+    np.testing.assert_array_equal(first[m].logits, second[m].logits)
+  # members 0..3 are seed 0, 4..7 seed 1: same fold, different seed, different result.
+  assert tables.seed_M.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+  assert not np.array_equal(first[0].logits, first[4].logits)
+
+
+def test_member_steps_do_not_depend_on_group():
+  """A member with fewer training samples takes fewer steps per epoch."""
+  _, subject_N = _data()
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0], subject_N)
+  assert tables.train_MxN.shape == (4, len(subject_N))     # padded to N, not group
+  assert tables.n_train_M.tolist() == [18, 18, 18, 18]
+  assert trainer_lib.steps_per_epoch(tables, 8) == 3
+
+
+def test_nonfinite_fold_is_reported_and_others_finish():
+  data, subject_N = _data()
+  # Subject s2's samples are infinite: only folds that train on them blow up.
+  x = data["inputs"]["image"].copy()
+  x[subject_N == "s2"] = np.inf
+  data = {"inputs": {"image": x}, "y": data["y"]}
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0], subject_N)
+  fns = _functions(tables, STSTNet(num_classes=K))
+  results = _run(fns, data, tables, "vmap", group_size=4, epochs=2)
+  failed = {folds.names[r.fold] for r in results.values() if r.failed}
+  assert failed == {"s0", "s1", "s3"}           # every fold that trains on s2
+  ok = results[2]                                # fold s2 tests on s2, trains clean
+  assert not ok.failed and ok.logits.shape == (PER_SUBJECT, K)
+
+
+def test_inner_validation_never_uses_the_test_subject():
+  _, subject_N = _data()
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0], subject_N, selection="inner_val",
+                                     val_subjects=1)
+  for m in range(len(tables)):
+    test_subjects = set(subject_N[tables.test_MxP[m, :tables.n_test_M[m]]])
+    val_subjects = set(subject_N[tables.val_MxV[m, :tables.n_val_M[m]]])
+    train_subjects = set(subject_N[tables.train_MxN[m, :tables.n_train_M[m]]])
+    assert len(val_subjects) == 1
+    assert not val_subjects & test_subjects
+    assert not val_subjects & train_subjects
+    assert not train_subjects & test_subjects
+
+
+def test_inner_val_selection_keeps_best_epoch():
+  data, subject_N = _data()
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0], subject_N, selection="inner_val")
+  fns = _functions(tables, STSTNet(num_classes=K), selection="inner_val", lr=5e-2)
+  results = _run(fns, data, tables, "sequential", group_size=4, epochs=4)
+  for r in results.values():
+    assert 1 <= r.selected_epoch <= 4
