@@ -187,7 +187,11 @@ def run(config: dict, workdir: str, log=None) -> dict:
   model = build_model(config["model"], len(prepared.class_names))
   fns = build_fold_functions(config, model, tables_, tuple(prepared.inputs))
   strategy = train.get("strategy", "sequential")
-  group_size = int(train.get("group_size", 0)) or len(tables_)
+  data = {"inputs": prepared.inputs, "y": prepared.y_N}
+  group_size = int(train.get("group_size", 0))
+  if group_size <= 0:
+    group_size = strategies.auto_group_size(fns, data, tables_, strategy,
+                                            int(train.get("chunk", 2)))
   log(f"run: {len(prepared.folds)} folds x {len(seeds)} seed(s) = {len(tables_)} members, "
       f"{train['epochs']} epochs x {fns.steps_per_epoch} steps, selection "
       f"{_label_of_run(config)}, strategy {strategy}, group {group_size}, "
@@ -195,7 +199,7 @@ def run(config: dict, workdir: str, log=None) -> dict:
   writer = PredictionWriter(os.path.join(workdir, "predictions.csv"), prepared,
                             prepared.folds)
   results = strategies.run_members(
-      fns, {"inputs": prepared.inputs, "y": prepared.y_N}, tables_,
+      fns, data, tables_,
       epochs=int(train["epochs"]), strategy=strategy, group_size=group_size,
       chunk=int(train.get("chunk", 2)), on_group_done=writer)
   with open(os.path.join(workdir, "history.json"), "w") as f:

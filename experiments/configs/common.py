@@ -26,7 +26,7 @@ def base_config():
           "augment": {},               # {"flip", "rotate_deg", "translate_px"}
           "selection": {"rule": "last", "val_subjects": 1, "patience": 10},
           "strategy": "sequential",    # vmap | sequential | chunked (see docs/benchmarks.md)
-          "group_size": 0,             # members per compiled call; 0 = all
+          "group_size": 0,             # members per compiled call; 0 = auto (memory estimate)
           "chunk": 2,                  # members per vmap chunk for "chunked"
           "seed": 0,
           "seeds": 1,

@@ -13,6 +13,17 @@ from merjax.errors import MerjaxError
 # slow down another's start.
 MODELS = {
     "ststnet": "merjax.models.ststnet:build",
+    "meganet": "merjax.models.meganet:build",
+    "dfrnet": "merjax.models.dfrnet:build",
+    "off_apexnet": "merjax.models.off_apexnet:build",
+    "micro_attention": "merjax.models.micro_attention:build",
+    "vgg19": "merjax.models.backbones.vgg:build",
+    "resnet18": "merjax.models.backbones.resnet:build_resnet18",
+    "resnet50": "merjax.models.backbones.resnet:build_resnet50",
+    "efficientnet_b0": "merjax.models.backbones.efficientnet:build_efficientnet_b0",
+    "efficientnetv2_s": "merjax.models.backbones.efficientnet:build_efficientnetv2_s",
+    "convnext_tiny": "merjax.models.backbones.convnext:build",
+    "mobilevit_s": "merjax.models.backbones.mobilevit:build",
 }
 
 # Keys of a model config that describe the model's inputs, not the module.

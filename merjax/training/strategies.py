@@ -85,6 +85,49 @@ class MemberResult:
   selected_epoch: int | None
 
 
+def device_memory_bytes() -> int:
+  """Memory of the first device: the accelerator's limit, or the host's RAM."""
+  stats = jax.devices()[0].memory_stats() or {}
+  if "bytes_limit" in stats:
+    return int(stats["bytes_limit"])
+  import os  # pylint: disable=import-outside-toplevel
+  return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def memory_per_member(fns: FoldFunctions, data, tables: MemberTables, strategy: str,
+                      chunk: int = 2) -> tuple[int, int]:
+  """(fixed bytes, bytes per extra member) of one epoch call, from XLA's memory
+  analysis of the compiled one- and two-member programs."""
+  data = jax.tree.map(jnp.asarray, data)
+  sizes = []
+  for m in (1, 2):
+    rows = jax.tree.map(jnp.asarray, tables.device_rows([0] * m))
+    programs = compile_group_programs(fns, strategy, chunk)
+    state = jax.eval_shape(programs.init, data, rows)
+    stats = programs.epoch.lower(data, state, rows).compile().memory_analysis()
+    sizes.append(stats.temp_size_in_bytes + stats.argument_size_in_bytes
+                 + stats.output_size_in_bytes)
+  per_member = max(sizes[1] - sizes[0], 1)
+  return sizes[0] - per_member, per_member
+
+
+SEQUENTIAL_GROUP = 8
+
+
+def auto_group_size(fns: FoldFunctions, data, tables: MemberTables, strategy: str,
+                    chunk: int = 2, fraction: float = 0.6) -> int:
+  """Members per call. "sequential" holds only the members' states at once, so
+  its groups are capped at SEQUENTIAL_GROUP (results are written per group);
+  "vmap"/"chunked" take the most members whose memory, estimated from the
+  compiled program, fits `fraction` of the device: a large fold count is
+  split into groups, never crashes."""
+  if strategy == "sequential":
+    return min(len(tables), SEQUENTIAL_GROUP)
+  fixed, per_member = memory_per_member(fns, data, tables, strategy, chunk)
+  budget = fraction * device_memory_bytes() - fixed
+  return int(max(1, min(len(tables), budget // per_member)))
+
+
 def _groups(num_members: int, group_size: int) -> list[list[int]]:
   return [list(range(i, min(i + group_size, num_members)))
           for i in range(0, num_members, group_size)]
