@@ -124,7 +124,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       selection=train["selection"]["rule"],
       patience=int(train["selection"].get("patience", 10)),
       eval_batch_size=int(train.get("eval_batch_size", 64)),
-      param_dtype=train.get("param_dtype", "float32"))
+      param_dtype=train.get("param_dtype", "float32"),
+      standardize=bool(config["data"].get("standardize", False)))
 
 
 class PredictionWriter:

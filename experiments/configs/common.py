@@ -15,6 +15,7 @@ def base_config():
           "inputs": {"image": "onset_apex_diff"},  # model input role -> modality
           "preprocess": {"size": 64, "grayscale": False},
           "input_scale": 1.0,          # multiplies every input array
+          "standardize": False,        # per fold: (x - mean) / std of its training samples
           "synthetic": {},             # SyntheticConfig overrides
           "options": {},               # extra loader options for real datasets
       },

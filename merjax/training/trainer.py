@@ -129,6 +129,28 @@ class FoldFunctions:
   patience: int = 10
   eval_batch_size: int = 64
   param_dtype: str = "float32"
+  standardize: bool = False     # per-channel mean/std of the member's train set
+
+  def _norm_stats(self, data, row):
+    """role -> (mean_C, std_C) over the member's training samples (all pixels)."""
+    valid_N = (jnp.arange(row["train"].shape[0]) < row["n_train"])
+    stats = {}
+    for role, x in data["inputs"].items():
+      x_N = x[row["train"]]
+      axes = tuple(range(x_N.ndim - 1))
+      w = valid_N.reshape((-1,) + (1,) * (x_N.ndim - 1)).astype(x_N.dtype)
+      count = jnp.maximum(jnp.sum(w) * (x_N[0].size // x_N.shape[-1]), 1)
+      mean = jnp.sum(x_N * w, axis=axes) / count
+      var = jnp.sum(((x_N - mean) ** 2) * w, axis=axes) / count
+      stats[role] = (mean, jnp.sqrt(var) + 1e-6)
+    return stats
+
+  def _gather(self, data, idx, norm):
+    """The batch {role: X[idx]} (standardised when configured)."""
+    batch = {r: x[idx] for r, x in data["inputs"].items()}
+    if norm:
+      batch = {r: (x - norm[r][0]) / norm[r][1] for r, x in batch.items()}
+    return batch
 
   # --- pieces -------------------------------------------------------------
   def _variables(self, params, batch_stats):
@@ -137,7 +159,7 @@ class FoldFunctions:
   def _forward_eval(self, params, batch_stats, batch):
     return self.model.apply(self._variables(params, batch_stats), batch, train=False)
 
-  def _logits_of(self, params, batch_stats, data, idx_P):
+  def _logits_of(self, params, batch_stats, data, idx_P, norm):
     """Eval-mode logits for the samples idx_P (P padded indices), in chunks."""
     e = self.eval_batch_size
     p = idx_P.shape[0]
@@ -145,7 +167,7 @@ class FoldFunctions:
     idx_CxE = jnp.pad(idx_P, (0, chunks * e - p)).reshape(chunks, e)
 
     def one(idx_E):
-      batch = {r: x[idx_E] for r, x in data["inputs"].items()}
+      batch = self._gather(data, idx_E, norm)
       logits = self._forward_eval(params, batch_stats, batch)["logits"]
       return logits.astype(jnp.promote_types(logits.dtype, jnp.float32))
 
@@ -167,6 +189,7 @@ class FoldFunctions:
         "params": params, "batch_stats": batch_stats,
         "opt_state": _cast_floats(self.tx.init(params), dtype),
         "key": key, "alive": jnp.asarray(True), "epoch": jnp.asarray(0, jnp.int32),
+        "norm": self._norm_stats(data, row) if self.standardize else {},
     }
     if self.selection != "last":
       state.update(best_params=params, best_batch_stats=batch_stats,
@@ -202,7 +225,7 @@ class FoldFunctions:
     def step(carry, s):
       params, batch_stats, opt_state = carry
       idx_B = row["train"][order_N[(s * b + jnp.arange(b)) % n_train]]
-      batch = {r: x[idx_B] for r, x in data["inputs"].items()}
+      batch = self._gather(data, idx_B, state["norm"])
       k_aug, k_drop = jax.random.split(jax.random.fold_in(k_steps, s))
       batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles)
       (loss, new_stats), grads = jax.value_and_grad(loss_of, has_aux=True)(
@@ -225,7 +248,7 @@ class FoldFunctions:
                epoch=state["epoch"] + running.astype(jnp.int32))
     score = jnp.asarray(jnp.nan, jnp.float32)
     if self.selection != "last":
-      score = self._selection_score(params, batch_stats, data, row)
+      score = self._selection_score(params, batch_stats, data, row, state["norm"])
       better = running & (score > new["best_score"])
       new["best_params"] = _where(better, params, state["best_params"])
       new["best_batch_stats"] = _where(better, batch_stats, state["best_batch_stats"])
@@ -238,16 +261,16 @@ class FoldFunctions:
     return new, {"loss": mean_loss.astype(jnp.float32), "score": score,
                  "alive": new["alive"]}
 
-  def _selection_score(self, params, batch_stats, data, row):
+  def _selection_score(self, params, batch_stats, data, row, norm):
     """Higher is better: minus the inner-validation loss, or (oracle) the test accuracy."""
     if self.selection == "inner_val":
       idx, count = row["val"], row["n_val"]
-      logits = self._logits_of(params, batch_stats, data, idx)
+      logits = self._logits_of(params, batch_stats, data, idx, norm)
       ce = optax.softmax_cross_entropy_with_integer_labels(logits, data["y"][idx])
       valid = jnp.arange(idx.shape[0]) < count
       return -(jnp.sum(jnp.where(valid, ce, 0.0)) / jnp.maximum(count, 1))
     idx, count = row["test"], row["n_test"]
-    logits = self._logits_of(params, batch_stats, data, idx)
+    logits = self._logits_of(params, batch_stats, data, idx, norm)
     hit = jnp.argmax(logits, -1) == data["y"][idx]
     valid = jnp.arange(idx.shape[0]) < count
     return jnp.sum(hit & valid) / jnp.maximum(count, 1)
@@ -258,7 +281,7 @@ class FoldFunctions:
       params, batch_stats = state["params"], state["batch_stats"]
     else:
       params, batch_stats = state["best_params"], state["best_batch_stats"]
-    return self._logits_of(params, batch_stats, data, row["test"])
+    return self._logits_of(params, batch_stats, data, row["test"], state["norm"])
 
 
 def steps_per_epoch(tables: MemberTables, batch_size: int) -> int:

@@ -139,3 +139,19 @@ def test_inner_val_selection_keeps_best_epoch():
   results = _run(fns, data, tables, "sequential", group_size=4, epochs=4)
   for r in results.values():
     assert 1 <= r.selected_epoch <= 4
+
+
+def test_standardize_uses_only_the_members_training_samples():
+  data, subject_N = _data()
+  folds = protocols.loso_folds(subject_N)
+  tables = trainer_lib.member_tables(folds, [0], subject_N)
+  fns = trainer_lib.FoldFunctions(
+      model=STSTNet(num_classes=K), loss_fn=losses.make_loss({"name": "cross_entropy"}),
+      tx=optim.make_optimizer({"name": "adam", "learning_rate": 1e-3}), batch_size=8,
+      steps_per_epoch=1, augment={}, augment_roles=(), standardize=True)
+  row = jax.tree.map(jnp.asarray, tables.device_rows([1]))
+  row = jax.tree.map(lambda a: a[0], row)
+  mean, std = fns._norm_stats(jax.tree.map(jnp.asarray, data), row)["image"]
+  x_train = data["inputs"]["image"][subject_N != "s1"]
+  np.testing.assert_allclose(mean, x_train.mean(axis=(0, 1, 2)), rtol=1e-5)
+  np.testing.assert_allclose(std, x_train.std(axis=(0, 1, 2)) + 1e-6, rtol=1e-4)
