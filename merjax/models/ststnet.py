@@ -10,13 +10,18 @@ Every op after the convolutions acts per channel, so the three streams are
 computed as one 16-filter convolution (filters 0-2, 3-7 and 8-15 are the
 streams): the same function and parameters, one GEMM instead of three. The
 pools are non-overlapping (window = stride), so they are written as reshapes,
-whose gradients are much cheaper than XLA's reduce-window on the CPU.
+whose gradients are much cheaper than XLA's reduce-window on the CPU. With
+`conv_impl="patches"` the convolution is an im2col GEMM
+(`conv_general_dilated_patches` + einsum): the same parameters and result,
+but its weight gradient is one matrix product, and under `vmap` over folds it
+becomes a batched GEMM instead of a grouped convolution (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
@@ -37,17 +42,45 @@ def pool_nonoverlapping(x_BxHxWxC, window: int, padding: int, reduce: str):
   return x.max(axis=(2, 4)) if reduce == "max" else x.mean(axis=(2, 4))
 
 
+class PatchConv(nn.Module):
+  """A stride-1 convolution with nn.Conv's parameters (kernel kh x kw x C x F,
+  bias F), computed as image patches times a matrix."""
+  features: int
+  kernel_size: tuple[int, int]
+  padding: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    c = x_BxHxWxC.shape[-1]
+    kh, kw = self.kernel_size
+    kernel = self.param("kernel", nn.initializers.lecun_normal(), (kh, kw, c, self.features))
+    bias = self.param("bias", nn.initializers.zeros, (self.features,))
+    p = self.padding
+    patches_BxHxWxCkk = jax.lax.conv_general_dilated_patches(
+        x_BxHxWxC, (kh, kw), (1, 1), ((p, p), (p, p)),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    # Patch features are ordered (C, kh, kw), C major.
+    w_CkkxF = kernel.transpose(2, 0, 1, 3).reshape(c * kh * kw, self.features)
+    return jnp.einsum("bhwk,kf->bhwf", patches_BxHxWxCkk, w_CkkxF.astype(self.dtype)) + bias
+
+
 class STSTNet(nn.Module):
   num_classes: int = 3
   stream_widths: tuple[int, ...] = (3, 5, 8)
   dropout: float = 0.5
+  conv_impl: str = "patches"    # "patches" (im2col GEMM) or "xla" (nn.Conv)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, batch, train: bool):
     x_BxHxWxC = batch["image"].astype(self.dtype)
     width = sum(self.stream_widths)
-    h = nn.Conv(width, (3, 3), padding=2, dtype=self.dtype, name="streams_conv")(x_BxHxWxC)
+    if self.conv_impl == "patches":
+      conv = PatchConv(width, (3, 3), 2, dtype=self.dtype, name="streams_conv")
+    else:
+      conv = nn.Conv(width, (3, 3), padding=2, dtype=self.dtype, name="streams_conv")
+    h = conv(x_BxHxWxC)
     h = nn.relu(h)
     h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                      dtype=self.dtype, name="streams_bn")(h)
