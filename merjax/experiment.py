@@ -74,6 +74,15 @@ def label_protocol(data_cfg: Mapping, clips) -> protocols.LabelProtocol:
   return protocol if isinstance(protocol, protocols.LabelProtocol) else protocol(clips)
 
 
+def modality_cache_dir(data_cfg: Mapping) -> str | None:
+  """data.cache_dir, else $MERJAX_CACHE, else ~/.cache/merjax; "" disables caching."""
+  path = data_cfg.get("cache_dir")
+  if path is None:
+    path = os.environ.get("MERJAX_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".cache", "merjax"))
+  return os.path.join(path, "modalities") if path else None
+
+
 def prepare_data(config: Mapping, log=print) -> PreparedData:
   data_cfg = config["data"]
   clips = load_clips(data_cfg)
@@ -96,7 +105,8 @@ def prepare_data(config: Mapping, log=print) -> PreparedData:
   if folds.skipped:
     log(f"LOSO skips subjects with no samples: {', '.join(folds.skipped)}")
   t0 = time.perf_counter()
-  inputs = stage_inputs(clips, data_cfg["inputs"], data_cfg["preprocess"])
+  inputs = stage_inputs(clips, data_cfg["inputs"], data_cfg["preprocess"],
+                        cache_dir=modality_cache_dir(data_cfg))
   scale = float(data_cfg.get("input_scale", 1.0))
   inputs = {r: (x * scale).astype(np.float32) for r, x in inputs.items()}
   log(f"data: {len(clips)} clips, {len(set(subject_N))} subjects, "

@@ -16,6 +16,7 @@ def base_config():
           "preprocess": {"size": 64, "grayscale": False},
           "input_scale": 1.0,          # multiplies every input array
           "standardize": False,        # per fold: (x - mean) / std of its training samples
+          "cache_dir": None,           # modality cache; None = $MERJAX_CACHE or ~/.cache/merjax, "" = off
           "synthetic": {},             # SyntheticConfig overrides
           "options": {},               # extra loader options for real datasets
       },

@@ -14,7 +14,8 @@ def get_config():
   config["model"] = {"name": "ststnet", "dropout": 0.5,
                      "input_shapes": {"image": (28, 28, 3)}}
   config["data"]["inputs"] = {"image": "flow_strain"}
-  config["data"]["preprocess"].update(size=28)
+  # Flow on 128 x 128 faces, the (u, v, strain) image resized to 28 x 28.
+  config["data"]["preprocess"].update(size=128, output_size=28)
   config["data"]["input_scale"] = 255.0
   config["train"].update(
       epochs=800, batch_size=256,

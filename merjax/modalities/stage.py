@@ -1,73 +1,352 @@
-"""The modality stage: clips -> one array per model input role.
+"""The modality stage: clips -> one float32 array per model input role.
 
-`stage_inputs` is the only entry point the trainer and CLIs use.
+`stage_inputs` is the only entry point the trainer and CLIs use. It computes
+each requested modality for every clip in batched jitted passes (clips grouped
+by padded segment length), prints progress to stderr and, with `cache_dir`,
+caches each modality in an npz keyed by the dataset fingerprint, the effective
+preprocessing config, the modality name and CODE_VERSION.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import logging
+import os
+import sys
 from typing import Mapping, Sequence
 
-import cv2
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from merjax.data.records import Clip
 from merjax.errors import MerjaxError
+from merjax.modalities import apex as apex_lib
+from merjax.modalities import preprocess as pp
+from merjax.modalities import registry
+from merjax.modalities.normalize import NORMALIZE_MODES
 
+logger = logging.getLogger("merjax.modalities.stage")
 
-def _resize(frame_HxWxC: np.ndarray, size: int) -> np.ndarray:
-  out = cv2.resize(frame_HxWxC, (size, size), interpolation=cv2.INTER_AREA)
-  return out.reshape(size, size, -1)
+# Bump whenever a kernel or the stage changes its output: invalidates caches.
+CODE_VERSION = "merjax-modalities-1"
 
-
-def _minmax(x: np.ndarray) -> np.ndarray:
-  """Per-channel min-max scaling of H x W x C to [0, 1]."""
-  lo = x.min(axis=(0, 1), keepdims=True)
-  hi = x.max(axis=(0, 1), keepdims=True)
-  return (x - lo) / np.maximum(hi - lo, 1e-8)
-
-
-def _apex(frames, clip):
-  return frames[clip.apex_or_middle]
-
-
-def _onset_apex_diff(frames, clip):
-  return _minmax(np.abs(frames[clip.apex_or_middle] - frames[clip.onset]))
-
-
-def _image(frames, clip):
-  return frames[0]
-
-
-# name -> fn(frames_TxHxWxC float32 in [0, 1], clip) -> H x W x C.
-MODALITIES = {
-    "apex": _apex,
-    "onset_apex_diff": _onset_apex_diff,
-    "image": _image,
+# Every preprocess key, its default (docs/modalities.md explains each).
+PREPROCESS_DEFAULTS = {
+    "size": None,                 # int: resize frames to size x size (INTER_AREA)
+    "output_size": None,          # int: resize each modality image (e.g. 28 for STSTNet)
+    "grayscale": False,           # RGB -> 1 channel (cv2 RGB2GRAY weights)
+    "equalize": False,            # cv2.equalizeHist per frame and channel
+    "face_crop": False,           # Haar face box on the onset frame, all frames
+    "align_eyes": False,          # rotate so the eye line is horizontal
+    "face_margin": 0.1,           # extra border, fraction of the box side
+    "cascade_path": None,         # face cascade xml (default: OpenCV's bundled)
+    "eye_cascade_path": None,     # eye cascade xml (default: OpenCV's bundled)
+    "num_frames": None,           # int: resample onset..offset to T frames
+    "frames_T": 8,                # T of the `frames` modality when num_frames is None
+    "temporal_mode": "linspace",  # "linspace" | "fdp"
+    "temporal_seed": None,        # int: random FDP offset (training), else start 0
+    "apex_method": "annotated",   # "annotated" | "middle" | "dc_rois" | "dc_rois_always"
+    "normalize": "minmax",        # rank-pooled / difference images
+    "flow_normalize": "minmax_channel",  # flow and (u, v, strain) images
+    "strain_scheme": "central",   # "central" (np.gradient) | "backward" (MEAN)
+    "di_apex_in_both": True,      # apex frame in both DIANet segments
+    "provisional_mix": 0.5,       # active_image_provisional appearance mix
+    "flow_params": {},            # tvl1_flow keyword arguments
+    "batch_size": 16,             # clips per jitted pass (not in the cache key)
+    "bucket": 8,                  # segment lengths padded to a multiple (not in key)
 }
+_NOT_IN_KEY = ("batch_size", "bucket")
+APEX_METHODS = ("annotated", "middle", "dc_rois", "dc_rois_always")
+
+
+def resolve_preprocess(preprocess: Mapping | None) -> dict:
+  """Defaults merged with `preprocess`; MerjaxError on unknown keys/values."""
+  preprocess = dict(preprocess or {})
+  unknown = sorted(set(preprocess) - set(PREPROCESS_DEFAULTS))
+  if unknown:
+    raise MerjaxError(f"unknown preprocess key(s) {', '.join(unknown)}; known: "
+                      f"{', '.join(sorted(PREPROCESS_DEFAULTS))}")
+  cfg = {**PREPROCESS_DEFAULTS, **preprocess}
+  if cfg["apex_method"] not in APEX_METHODS:
+    raise MerjaxError(f"apex_method '{cfg['apex_method']}' not in {APEX_METHODS}")
+  for key in ("normalize", "flow_normalize"):
+    if cfg[key] not in NORMALIZE_MODES:
+      raise MerjaxError(f"preprocess {key} '{cfg[key]}' not in {NORMALIZE_MODES}")
+  if cfg["temporal_mode"] not in pp.TEMPORAL_MODES:
+    raise MerjaxError(f"temporal_mode '{cfg['temporal_mode']}' not in {pp.TEMPORAL_MODES}")
+  return cfg
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def dataset_fingerprint(clips: Sequence[Clip]) -> str:
+  """sha256 of every clip's key, label, onset/apex/offset and frame source
+  (array: shape, dtype and a hash of the bytes; paths: path, size, mtime)."""
+  h = hashlib.sha256()
+  for c in clips:
+    h.update(json.dumps([c.key, c.label, c.onset, c.apex, c.offset]).encode())
+    if isinstance(c.frames, np.ndarray):
+      h.update(f"{c.frames.shape}{c.frames.dtype}".encode())
+      h.update(hashlib.sha1(np.ascontiguousarray(c.frames).data).digest())
+    else:
+      for p in c.frames:
+        st = os.stat(p) if os.path.exists(p) else None
+        h.update(json.dumps([p, st.st_size if st else -1,
+                             st.st_mtime_ns if st else -1]).encode())
+  return h.hexdigest()
+
+
+def cache_key(dataset_fp: str, modality: str, cfg: Mapping, fingerprint: str = "") -> str:
+  """sha256 over (dataset fingerprint, modality, effective config, code version,
+  caller fingerprint)."""
+  keyed = {k: v for k, v in cfg.items() if k not in _NOT_IN_KEY}
+  blob = json.dumps({"dataset": dataset_fp, "modality": modality, "preprocess": keyed,
+                     "code": CODE_VERSION, "extra": fingerprint},
+                    sort_keys=True, default=str)
+  return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_path(cache_dir: str, modality: str, key: str) -> str:
+  return os.path.join(cache_dir, f"{modality}-{key[:20]}.npz")
+
+
+# ---------------------------------------------------------------- per clip (host)
+
+
+def _segment_length(clip: Clip, cfg) -> int:
+  return int(cfg["num_frames"] or (clip.offset - clip.onset + 1))
+
+
+def _rng(clip: Clip, cfg):
+  if cfg["temporal_seed"] is None:
+    return None
+  return np.random.default_rng([int(cfg["temporal_seed"]),
+                                int(hashlib.sha1(clip.key.encode()).hexdigest()[:8], 16)])
+
+
+def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg) -> np.ndarray:
+  """Face crop -> grayscale -> resize -> equalise, uint8."""
+  f = np.asarray(frames_TxHxWxC)
+  if cfg["face_crop"]:
+    f = pp.crop_faces(f, margin=cfg["face_margin"], align_eyes=cfg["align_eyes"],
+                      cascade_path=cfg["cascade_path"],
+                      eye_cascade_path=cfg["eye_cascade_path"])
+  if cfg["grayscale"] and f.shape[-1] == 3:
+    f = np.asarray(pp.rgb_to_gray(f))
+  if cfg["size"]:
+    f = pp.resize_frames_cv2(f, int(cfg["size"]))
+  if cfg["equalize"]:
+    f = np.asarray(pp.equalize_frames(f))
+  return f
+
+
+@functools.lru_cache(maxsize=None)
+def _spot_fn(T: int):
+  return jax.jit(lambda f, L: apex_lib.spot_apex(f, L)[0])
+
+
+def _prepare_clip(clip: Clip, cfg, bucket_T: int):
+  """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based)."""
+  frames = clip.read_frames()
+  if frames.ndim != 4:
+    raise MerjaxError(f"{clip.source or clip.key}: frames must be T x H x W x C, "
+                      f"got shape {frames.shape}")
+  seg = _prepare_frames(frames[clip.onset:clip.offset + 1], cfg)
+  L = seg.shape[0]
+  method = cfg["apex_method"]
+  if method == "middle" or (method == "annotated" and clip.apex is None):
+    apex = (L - 1) // 2
+  elif method == "dc_rois_always" or (method == "dc_rois" and clip.apex is None):
+    padded = np.zeros((_round_up(L, cfg["bucket"]),) + seg.shape[1:], np.float32)
+    padded[:L] = seg
+    apex = int(_spot_fn(padded.shape[0])(padded, L))
+  else:
+    apex = clip.apex - clip.onset
+  if cfg["num_frames"]:
+    idx = pp.sample_indices(L, int(cfg["num_frames"]), cfg["temporal_mode"], _rng(clip, cfg))
+    apex = pp.nearest_index(idx, apex)
+    seg, L = seg[idx], len(idx)
+  out = np.zeros((bucket_T,) + seg.shape[1:], np.uint8)
+  out[:L] = seg
+  return out, L, apex
+
+
+def _round_up(n: int, m: int) -> int:
+  m = max(int(m), 1)
+  return -(-int(n) // m) * m
+
+
+# ---------------------------------------------------------------- jitted passes
+
+
+def _cfg_json(cfg) -> str:
+  return json.dumps(cfg, sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=None)
+def _segment_fn(name: str, cfg_json: str):
+  cfg = json.loads(cfg_json)
+  fn = registry.get(name).fn
+
+  def one(seg_u8, L, a):
+    return fn(seg_u8.astype(jnp.float32) / 255., L, a, cfg)
+  return jax.jit(jax.vmap(one))
+
+
+@functools.lru_cache(maxsize=None)
+def _flow_image_fn(name: str, cfg_json: str):
+  cfg = json.loads(cfg_json)
+  fn = registry.get(name).fn
+  return jax.jit(jax.vmap(lambda fl: fn(fl, cfg)))
+
+
+def _gray_u8(frames_NxHxWxC: np.ndarray) -> np.ndarray:
+  f = np.asarray(frames_NxHxWxC)
+  return np.asarray(pp.rgb_to_gray(f))[..., 0] if f.shape[-1] == 3 else f[..., 0]
+
+
+def _compute_batch(name, segs, lengths, apexes, firsts, cfg):
+  """One modality for a batch: segs uint8 N x T x S x S x C."""
+  mod = registry.get(name)
+  L = np.asarray(lengths, np.int32)
+  a = np.asarray(apexes, np.int32)
+  if mod.kind == "segment":
+    return np.asarray(_segment_fn(name, _cfg_json(cfg))(segs, L, a))
+  if mod.kind == "flow":
+    from merjax.modalities.flow import tvl1_flow_batch  # pylint: disable=import-outside-toplevel
+    n = np.arange(len(segs))
+    i0, i1 = (np.zeros_like(a), a) if mod.pair == "onset_apex" else (a, L - 1)
+    flow = tvl1_flow_batch(_gray_u8(segs[n, i0]), _gray_u8(segs[n, i1]), **cfg["flow_params"])
+    return np.asarray(_flow_image_fn(name, _cfg_json(cfg))(flow))
+  if mod.kind == "frames":
+    T = int(cfg["num_frames"] or cfg["frames_T"])
+    idx = [pp.sample_indices(int(l), T, "linspace") for l in L]
+    return np.stack([s[i] for s, i in zip(segs, idx)]).astype(np.float32) / 255.
+  if mod.kind == "image":
+    return np.stack(firsts).astype(np.float32) / 255.
+  raise MerjaxError(f"modality '{name}': unknown kind '{mod.kind}'")
+
+
+def _first_frame(clip: Clip, cfg) -> np.ndarray:
+  f = clip.read_frames()[0]
+  if cfg["size"]:
+    f = pp.resize_frames_cv2(f[None], int(cfg["size"]))[0]
+  return f
+
+
+def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict:
+  """name -> float32 N x ... for every clip, no caching."""
+  names = list(dict.fromkeys(names))
+  for name in names:
+    if registry.get(name).provisional:
+      msg = (f"[stage] WARNING: '{name}' is a PROVISIONAL merjax interpretation, "
+             f"not the published formula")
+      print(msg, file=sys.stderr, flush=True)
+  results = {name: [None] * len(clips) for name in names}
+  only_image = all(registry.get(n).kind == "image" for n in names)
+  if only_image:
+    firsts = [_first_frame(c, cfg) for c in clips]
+    _check_shapes(firsts, clips)
+    return {n: _resize_outputs(np.stack(firsts).astype(np.float32) / 255., cfg["output_size"])
+            for n in names}
+  buckets: dict[int, list[int]] = {}
+  for i, c in enumerate(clips):
+    buckets.setdefault(_round_up(_segment_length(c, cfg), cfg["bucket"]), []).append(i)
+  done, bs = 0, max(int(cfg["batch_size"]), 1)
+  for T in sorted(buckets):
+    members = buckets[T]
+    for start in range(0, len(members), bs):
+      chunk = members[start:start + bs]
+      prepared = [_prepare_clip(clips[i], cfg, T) for i in chunk]
+      _check_shapes([p[0] for p in prepared], [clips[i] for i in chunk])
+      firsts = ([_first_frame(clips[i], cfg) for i in chunk]
+                if any(registry.get(n).kind == "image" for n in names) else None)
+      # Pad the batch to a power of two (<= batch_size) with copies of its first
+      # clip, so that few batch shapes get compiled; the copies are dropped.
+      n_pad = min(bs, 1 << (len(chunk) - 1).bit_length()) - len(chunk)
+      prepared = prepared + [prepared[0]] * n_pad
+      firsts = firsts + [firsts[0]] * n_pad if firsts else firsts
+      segs = np.stack([p[0] for p in prepared])
+      for name in names:
+        out = _compute_batch(name, segs, [p[1] for p in prepared],
+                             [p[2] for p in prepared], firsts, cfg)[:len(chunk)]
+        for i, x in zip(chunk, out):
+          results[name][i] = x
+      done += len(chunk)
+      print(f"[stage] {','.join(names)}: {done}/{len(clips)} clips", file=sys.stderr,
+            flush=True)
+  shapes = {n: {r.shape for r in results[n]} for n in names}
+  for n, s in shapes.items():
+    if len(s) != 1:
+      raise MerjaxError(f"modality '{n}': clips give different shapes {sorted(s)}; "
+                        f"set preprocess 'size'")
+  return {n: _resize_outputs(np.stack(results[n]).astype(np.float32), cfg["output_size"])
+          for n in names}
+
+
+def _resize_outputs(x_Nx___xC: np.ndarray, size) -> np.ndarray:
+  """Resizes the trailing H x W of every image (N x H x W x C or N x T x H x W x C)
+  to size x size with INTER_AREA; None keeps the size."""
+  if not size or x_Nx___xC.shape[-3:-1] == (size, size):
+    return x_Nx___xC
+  lead, (h, w, c) = x_Nx___xC.shape[:-3], x_Nx___xC.shape[-3:]
+  out = pp.resize_frames_cv2(x_Nx___xC.reshape((-1, h, w, c)), int(size))
+  return out.reshape(lead + (size, size, c))
+
+
+def _check_shapes(arrays, clips):
+  shapes = {a.shape[-3:] for a in arrays}
+  if len(shapes) > 1:
+    raise MerjaxError(f"clips {clips[0].key}...: frame sizes differ {sorted(shapes)}; "
+                      f"set preprocess 'size'")
+
+
+# ---------------------------------------------------------------- entry point
 
 
 def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
-                 preprocess: Mapping) -> dict[str, np.ndarray]:
+                 preprocess: Mapping | None, cache_dir: str | None = None,
+                 fingerprint: str = "") -> dict[str, np.ndarray]:
   """Computes every input role's modality for every clip.
 
   Args:
     clips: N clips.
     inputs: role -> modality name, e.g. {"image": "onset_apex_diff"}.
-    preprocess: {"size": S, "grayscale": bool}.
+    preprocess: keys of PREPROCESS_DEFAULTS (docs/modalities.md).
+    cache_dir: where to cache each modality (npz); None = no cache.
+    fingerprint: extra string folded into the cache key (e.g. a frame root).
   Returns:
-    role -> float32 array N x S x S x C.
+    role -> float32 array N x S x S x C (`frames`: N x T x S x S x C).
   """
   for role, name in inputs.items():
-    if name not in MODALITIES:
+    if name not in registry.MODALITIES:
       raise MerjaxError(f"unknown modality '{name}' for input '{role}'; known: "
-                        f"{', '.join(sorted(MODALITIES))}")
-  size = int(preprocess["size"])
-  out = {role: [] for role in inputs}
-  for clip in clips:
-    frames = clip.read_frames()
-    if preprocess.get("grayscale") and frames.shape[-1] == 3:
-      frames = frames.mean(-1, keepdims=True).astype(np.uint8)
-    frames = np.stack([_resize(f, size) for f in frames]).astype(np.float32) / 255.
-    for role, name in inputs.items():
-      out[role].append(MODALITIES[name](frames, clip))
-  return {role: np.stack(x).astype(np.float32) for role, x in out.items()}
+                        f"{', '.join(sorted(registry.MODALITIES))}")
+  if not clips:
+    raise MerjaxError("stage_inputs: no clips")
+  cfg = resolve_preprocess(preprocess)
+  names = list(dict.fromkeys(inputs.values()))
+  arrays, paths = {}, {}
+  if cache_dir:
+    fp = dataset_fingerprint(clips)
+    for name in names:
+      paths[name] = cache_path(cache_dir, name, cache_key(fp, name, cfg, fingerprint))
+      if os.path.isfile(paths[name]):
+        with np.load(paths[name]) as z:
+          if list(z["keys"]) == [c.key for c in clips]:
+            arrays[name] = z["x"].astype(np.float32)
+            print(f"[stage] {name}: cached {paths[name]}", file=sys.stderr, flush=True)
+  missing = [n for n in names if n not in arrays]
+  if missing:
+    arrays.update(compute_modalities(clips, missing, cfg))
+    if cache_dir:
+      os.makedirs(cache_dir, exist_ok=True)
+      for name in missing:
+        tmp = paths[name] + ".tmp.npz"
+        np.savez(tmp, x=arrays[name], keys=np.asarray([c.key for c in clips]))
+        os.replace(tmp, paths[name])
+  return {role: arrays[name] for role, name in inputs.items()}

@@ -149,10 +149,15 @@ class Progress:
 
   def epoch(self, group: int, epoch: int, loss: float, group_start: float, force=False):
     now = time.perf_counter()
+    if epoch == 1:
+      self._first_epoch_end = now     # the first epoch includes compilation
     if not force and now - self._last < self.min_interval and epoch != self.epochs:
       return
     self._last = now
-    per_epoch = (now - group_start) / max(epoch, 1)
+    if epoch > 1:
+      per_epoch = (now - self._first_epoch_end) / (epoch - 1)
+    else:
+      per_epoch = now - group_start
     this_left = per_epoch * (self.epochs - epoch)
     group_time = (np.mean(self.group_seconds) if self.group_seconds
                   else per_epoch * self.epochs)
