@@ -11,6 +11,13 @@ from merjax.errors import MerjaxError
 DATASETS = {
     "synthetic": "merjax.data.synthetic:load",
     "manifest": "merjax.data.manifest:load",
+    "casme2": "merjax.data.casme2:load",
+    "samm": "merjax.data.samm:load",
+    "smic": "merjax.data.smic:load",
+    "casme_sq": "merjax.data.casme_sq:load",
+    "casme3": "merjax.data.casme3:load",
+    "mmew": "merjax.data.mmew:load",
+    "megc2019": "merjax.data.megc2019:load",
 }
 
 

@@ -189,11 +189,16 @@ def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
   programs = compile_group_programs(fns, strategy, chunk, mesh)
   progress = progress or Progress(len(groups), epochs)
   data = jax.tree.map(jnp.asarray, data)
+  if mesh is not None:   # shard_map does not reshard: place the arrays first
+    P = jax.sharding.PartitionSpec
+    data = jax.device_put(data, jax.sharding.NamedSharding(mesh, P()))
   results = []
   for g, positions in enumerate(groups):
     members = [todo[p] for p in positions]
     padded = members + [members[-1]] * (group_size - len(members))
     rows = jax.tree.map(jnp.asarray, tables.device_rows(padded))
+    if mesh is not None:
+      rows = jax.device_put(rows, jax.sharding.NamedSharding(mesh, P("fold")))
     group_start = time.perf_counter()
     if g == 0:
       progress.say(f"compiling ({strategy}, {group_size} members per group, "

@@ -1,0 +1,87 @@
+"""CAS(ME)^3 Part A: `cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx` + `spNO.X/<letter>/color/<N>.jpg`.
+
+Sheet `label` when present, else the first; header row 1: Subject (`spNO.1`),
+Filename (a letter: one recording), Onset, Apex, Offset, AU, Objective class,
+emotion (happy, disgust, surprise, fear, anger, sad, others).
+A recording folder holds a whole video, so `frames` is the onset..offset
+window of `color/<N>.jpg` (N mapped through the sorted file list).
+Policies (reported):
+  duplicate (Subject, Filename): one recording holds several MEs; the 2nd,
+    3rd ... get clip ids `b2`, `b3` in sheet order (as MEB does);
+  apex outside onset..offset (typos, apex 0): apex set to unknown (None);
+  onset after offset (typos): the row is dropped.
+
+Options: annotation, problems / collect_errors.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+
+from merjax.data import sheets
+from merjax.data.sheets import RowError, cell, text
+from merjax.errors import MerjaxError
+
+NAME = "casme3"
+PATTERNS = ("cas(me)3_part_A_ME_label_JpgIndex_v2*.xlsx", "cas(me)3_part_A_ME_label*.xlsx")
+LABELS = ("happy", "disgust", "surprise", "fear", "anger", "sad", "others")
+COLUMNS = {"subject": ("Subject",), "filename": ("Filename",), "onset": ("Onset",),
+           "apex": ("Apex",), "offset": ("Offset",), "aus": ("AU",), "emotion": ("emotion",)}
+FRAME_PATTERN = r"(\d+)\.(?:jpg|jpeg|png)"
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """CAS(ME)^3 Part A micro-expression clips."""
+  report = sheets.report_of(options)
+  annotation = options.pop("annotation", None)
+  sheets.reject_options(NAME, options)
+  path = annotation or sheets.one_annotation(root, PATTERNS, "CAS(ME)^3 Part A ME")
+  frames_dir = sheets.find_dir(root, ("part_A",), child=r"spNO\.\d+", depth=4)
+  if frames_dir is None:
+    raise MerjaxError(f"{root}: no CAS(ME)^3 frame folder with spNO.X subject folders")
+  rows = sheets.read_sheet(path, "label" if "label" in sheets.sheet_names(path) else None)
+  cols = sheets.header_columns(path, rows, 1, COLUMNS)
+  seen = collections.Counter()
+  clips = []
+  for r, row in sheets.data_rows(rows, 1):
+    where = f"{os.path.basename(path)} row {r}"
+    try:
+      clip = _clip(row, cols, frames_dir, where, report, seen)
+      if clip is not None:
+        clips.append(clip)
+    except RowError as e:
+      report.error(where, str(e))
+  sheets.check_unique(clips, report, path)
+  return sheets.filter_protocol(clips, protocol)
+
+
+def _clip(row, cols, frames_dir, where, report, seen):
+  subject = text(cell(row, cols["subject"]))
+  letter = text(cell(row, cols["filename"]))
+  if not subject or not letter:
+    raise RowError("Subject or Filename is blank")
+  seen[(subject, letter)] += 1
+  clip_id = letter if seen[(subject, letter)] == 1 else f"{letter}{seen[(subject, letter)]}"
+  here = f"{where} ({subject}/{clip_id})"
+  if clip_id != letter:
+    report.note(here, f"another ME of recording {subject}/{letter}", f"clip id {clip_id}")
+  onset = sheets.need_int(cell(row, cols["onset"]), "Onset")
+  offset = sheets.need_int(cell(row, cols["offset"]), "Offset")
+  try:
+    apex = sheets.as_int(cell(row, cols["apex"]))
+  except ValueError:
+    apex = None
+  if onset > offset:
+    report.note(here, f"onset {onset} after offset {offset}", "row dropped")
+    return None
+  if apex is None or not onset <= apex <= offset:
+    report.note(here, f"apex {text(cell(row, cols['apex']))} outside onset..offset {onset}..{offset}",
+                "apex set to unknown (middle of onset..offset used)")
+    apex = None
+  label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "emotion")
+  return sheets.make_clip(
+      dataset=NAME, subject=subject, clip_id=clip_id, label=label,
+      folder=os.path.join(frames_dir, subject, letter, "color"), pattern=FRAME_PATTERN,
+      onset=onset, apex=apex, offset=offset, aus=sheets.parse_aus(cell(row, cols["aus"])),
+      whole=False, source=where)

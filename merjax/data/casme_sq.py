@@ -1,0 +1,113 @@
+"""CAS(ME)^2: `CAS(ME)^2code_final*.xlsx` + `rawpic/sXX/XX_<code><name>/img{N}.jpg`.
+
+Sheet 1 (first sheet, whatever its name) has no header; columns: participant
+number, `<video>_<n>` (e.g. `disgust1_1`), onset, apex, offset, AUs,
+estimated emotion (positive / negative / surprise / others), expression type,
+self-report. Only `micro-expression` rows are returned (4 classes).
+Sheet `naming rule1`: rows holding a participant number and its folder
+(`s15`); sheet `naming rule2`: rows holding a video name and its 4-digit
+code (`0101`). The frame folder of a row is the one in `rawpic/<sXX>/` (or
+`cropped/<sXX>/`) whose name starts with `<XX>_<code>`.
+Folders hold whole videos, so `frames` is the onset..offset window (files
+img{N}.jpg, N 1-based, mapped through the sorted file list).
+Policy: offset 0 means "unknown": the offset is set to the apex (reported).
+
+Options: annotation, frames ("raw" = rawpic, default, or "cropped"),
+problems / collect_errors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from merjax.data import sheets
+from merjax.data.sheets import RowError, cell, text
+from merjax.errors import MerjaxError
+
+NAME = "casme_sq"
+PATTERNS = ("CAS(ME)^2code_final*.xlsx",)
+LABELS = ("positive", "negative", "surprise", "others")
+FRAMES = {"raw": ("rawpic",), "cropped": ("cropped",)}
+FRAME_PATTERN = r"img(\d+)\.(?:jpg|jpeg|png|bmp)"
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """CAS(ME)^2 micro-expression clips (labels positive/negative/surprise/others)."""
+  report = sheets.report_of(options)
+  annotation = options.pop("annotation", None)
+  kind = options.pop("frames", "raw")
+  sheets.reject_options(NAME, options)
+  path = annotation or sheets.one_annotation(root, PATTERNS, "CAS(ME)^2")
+  frames_dir = sheets.find_dir(root, FRAMES.get(kind, ()), child=r"s\d+")
+  if frames_dir is None:
+    raise MerjaxError(f"{root}: no CAS(ME)^2 frame folder ({kind}) with sXX subject folders")
+  names = sheets.sheet_names(path)
+  subjects = _rule(path, "naming rule1", names, _subject_pair)
+  codes = _rule(path, "naming rule2", names, _code_pair)
+  rows = sheets.read_sheet(path)
+  clips = []
+  for r, row in sheets.data_rows(rows, 0):
+    where = f"{os.path.basename(path)} row {r}"
+    if "micro" not in text(cell(row, 7)).lower():
+      continue
+    try:
+      clips.append(_clip(row, subjects, codes, frames_dir, where, report))
+    except RowError as e:
+      report.error(where, str(e))
+  sheets.check_unique(clips, report, path)
+  return sheets.filter_protocol(clips, protocol)
+
+
+def _rule(path, sheet, names, pair):
+  if sheet not in names:
+    raise MerjaxError(f"{path}: no sheet '{sheet}' (sheets: {', '.join(names)})")
+  out = {}
+  for row in sheets.read_sheet(path, sheet):
+    found = pair(row)
+    if found:
+      out[found[0]] = found[1]
+  if not out:
+    raise MerjaxError(f"{path}: sheet '{sheet}' holds no usable rows")
+  return out
+
+
+def _subject_pair(row):
+  folder = next((text(c) for c in row if re.fullmatch(r"s\d+", text(c), re.I)), None)
+  number = next((text(c) for c in row if re.fullmatch(r"\d+", text(c))), None)
+  return (int(number), folder.lower()) if folder and number else None
+
+
+def _code_pair(row):
+  code = next((text(c) for c in row if re.fullmatch(r"\d{3,4}", text(c))), None)
+  name = next((text(c) for c in row if re.fullmatch(r"[A-Za-z]\w*", text(c))), None)
+  return (name.lower(), f"{int(code):04d}") if code and name else None
+
+
+def _clip(row, subjects, codes, frames_dir, where, report):
+  number = sheets.need_int(cell(row, 0), "participant number")
+  if number not in subjects:
+    raise RowError(f"participant {number} not in sheet 'naming rule1'")
+  subject = subjects[number]
+  name = text(cell(row, 1))
+  video = name.rsplit("_", 1)[0].lower()
+  if video not in codes:
+    raise RowError(f"video '{video}' not in sheet 'naming rule2'")
+  onset = sheets.need_int(cell(row, 2), "onset")
+  apex = sheets.need_int(cell(row, 3), "apex")
+  offset = sheets.need_int(cell(row, 4), "offset")
+  if offset == 0:
+    report.note(f"{where} ({subject}/{name})", "offset 0 (unknown)", f"offset set to the apex {apex}")
+    offset = apex
+  label = sheets.check_label(text(cell(row, 6)), LABELS, "estimated emotion")
+  prefix = f"{subject[1:]}_{codes[video]}"
+  subject_dir = os.path.join(frames_dir, subject)
+  folders = sorted(d for d in os.listdir(subject_dir) if d.startswith(prefix)) \
+      if os.path.isdir(subject_dir) else []
+  if len(folders) != 1:
+    raise RowError(f"{len(folders)} video folders {prefix}* in {subject_dir} (need exactly 1)")
+  return sheets.make_clip(
+      dataset=NAME, subject=subject, clip_id=name, label=label,
+      folder=os.path.join(subject_dir, folders[0]), pattern=FRAME_PATTERN,
+      onset=onset, apex=apex, offset=offset, aus=sheets.parse_aus(cell(row, 5)),
+      whole=False, source=where)

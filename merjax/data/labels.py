@@ -1,0 +1,98 @@
+"""Label protocols by name.
+
+Each protocol fixes an ordered class tuple (integer code = position) and maps
+the dataset's raw label names (lower case, as the loaders store them) onto it.
+Raw labels outside a protocol's mapping are dropped by `LabelProtocol.apply`.
+
+Class orders (the integer codes):
+  casme2_5class      happiness, disgust, repression, surprise, others
+  *_3class, megc2019_3class
+                     negative, positive, surprise   (the MEGC2019 codes 0/1/2)
+  samm_5class_fdp    anger, contempt, happiness, surprise, other  (other = "Other")
+  samm_5class_mesti  anger, contempt, happiness, surprise, other
+                     (other = Other + disgust + fear + sadness)
+  casme_sq_4class    positive, negative, surprise, others
+  casme3_7class      happy, disgust, surprise, fear, anger, sad, others
+  mmew_6class        happiness, surprise, disgust, fear, sadness, others
+  fdp_cross3         happiness, surprise, others  (CASME II "others", SAMM "other")
+  dianet             data-dependent: the raw labels with >= 10 samples, in
+                     alphabetical order
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Callable, Sequence
+
+from merjax.data.protocols import LabelProtocol, identity_protocol
+from merjax.data.records import Clip
+from merjax.errors import MerjaxError
+
+MEGC3 = ("negative", "positive", "surprise")
+
+
+def _three(name: str, negative: Sequence[str], positive: Sequence[str],
+           surprise: Sequence[str] = ("surprise",)) -> LabelProtocol:
+  mapping = {n: "negative" for n in negative}
+  mapping.update({p: "positive" for p in positive})
+  mapping.update({s: "surprise" for s in surprise})
+  return LabelProtocol(name, MEGC3, mapping)
+
+
+SAMM5 = ("anger", "contempt", "happiness", "surprise", "other")
+
+
+def dianet(clips: Sequence[Clip], min_samples: int = 10) -> LabelProtocol:
+  """DIANet's rule: keep the raw labels with at least `min_samples` clips."""
+  counts = collections.Counter(c.label.lower() for c in clips)
+  classes = sorted(k for k, n in counts.items() if n >= min_samples)
+  if not classes:
+    raise MerjaxError(f"protocol dianet: no label has {min_samples} or more samples")
+  return identity_protocol("dianet", classes)
+
+
+PROTOCOLS: dict[str, LabelProtocol | Callable[[Sequence[Clip]], LabelProtocol]] = {
+    "casme2_5class": identity_protocol(
+        "casme2_5class", ("happiness", "disgust", "repression", "surprise", "others")),
+    "casme2_3class": _three("casme2_3class",
+                            ("disgust", "repression", "fear", "sadness"), ("happiness",)),
+    "samm_5class_fdp": identity_protocol("samm_5class_fdp", SAMM5),
+    "samm_5class_mesti": LabelProtocol(
+        "samm_5class_mesti", SAMM5,
+        {**{c: c for c in SAMM5}, "disgust": "other", "fear": "other", "sadness": "other"}),
+    "samm_3class": _three("samm_3class",
+                          ("anger", "contempt", "disgust", "fear", "sadness"), ("happiness",)),
+    "smic_3class": identity_protocol("smic_3class", MEGC3),
+    "megc2019_3class": identity_protocol("megc2019_3class", MEGC3),
+    "casme_sq_4class": identity_protocol(
+        "casme_sq_4class", ("positive", "negative", "surprise", "others")),
+    "casme3_7class": identity_protocol(
+        "casme3_7class", ("happy", "disgust", "surprise", "fear", "anger", "sad", "others")),
+    "casme3_3class": _three("casme3_3class", ("disgust", "anger", "fear", "sad"), ("happy",)),
+    "mmew_6class": identity_protocol(
+        "mmew_6class", ("happiness", "surprise", "disgust", "fear", "sadness", "others")),
+    "fdp_cross3": LabelProtocol(
+        "fdp_cross3", ("happiness", "surprise", "others"),
+        {"happiness": "happiness", "surprise": "surprise", "others": "others",
+         "other": "others"}),
+    "dianet": dianet,
+}
+
+# The protocol check_data and the composite use when none is named.
+DEFAULT_PROTOCOL = {
+    "casme2": "casme2_5class", "samm": "samm_5class_fdp", "smic": "smic_3class",
+    "casme_sq": "casme_sq_4class", "casme3": "casme3_7class", "mmew": "mmew_6class",
+    "megc2019": "megc2019_3class",
+}
+
+
+def get_protocol(name: str, clips: Sequence[Clip] | None = None) -> LabelProtocol:
+  """The protocol called `name`; data-dependent rules are built from `clips`."""
+  if name not in PROTOCOLS:
+    raise MerjaxError(f"unknown label protocol '{name}'; known: {', '.join(sorted(PROTOCOLS))}")
+  entry = PROTOCOLS[name]
+  if isinstance(entry, LabelProtocol):
+    return entry
+  if clips is None:
+    raise MerjaxError(f"label protocol '{name}' depends on the data: pass the clips")
+  return entry(clips)

@@ -1,0 +1,345 @@
+"""Helpers the dataset loaders share: xlsx rows, header lookup, frame folders, problem reports.
+
+Loaders read xlsx with openpyxl directly (no pandas). Rows are addressed by
+their Excel row number (1-based) in every message.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from typing import Iterable, Sequence
+
+from merjax.errors import MerjaxError
+
+# The `action` of a problem that makes a row (or the whole copy) unusable.
+FATAL = "error: not usable"
+
+
+class Report:
+  """Collects policy-handled problems; raises on errors unless collecting.
+
+  `problems` is a caller-owned list of {"where", "what", "action"} dicts.
+  With `collect_errors`, an error is appended with action FATAL and the row is
+  skipped (check_data uses this to list every problem in one pass).
+  """
+
+  def __init__(self, problems: list | None = None, collect_errors: bool = False):
+    self.problems = problems if problems is not None else []
+    self.collect = collect_errors
+
+  def note(self, where: str, what: str, action: str):
+    self.problems.append({"where": where, "what": what, "action": action})
+
+  def error(self, where: str, what: str):
+    if not self.collect:
+      raise MerjaxError(f"{where}: {what}")
+    self.note(where, what, FATAL)
+
+
+def report_of(options: dict) -> Report:
+  """The Report a loader's `problems=` / `collect_errors=` options ask for."""
+  return Report(options.pop("problems", None), options.pop("collect_errors", False))
+
+
+def reject_options(name: str, options: dict):
+  if options:
+    raise MerjaxError(f"{name}.load: unknown options {sorted(options)}")
+
+
+# ----------------------------------------------------------------- files
+
+def find_files(root: str, patterns: Sequence[str], depth: int = 3) -> list[str]:
+  """Files under `root` (at most `depth` levels down) whose names match a glob."""
+  found = []
+  for path, dirs, files in _walk(root, depth):
+    for name in files:
+      if any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns):
+        found.append(os.path.join(path, name))
+  return sorted(found)
+
+
+def find_dir(root: str, names: Sequence[str], child: str | None = None,
+             depth: int = 3) -> str | None:
+  """The shallowest folder under `root` (root included) named one of `names`.
+
+  With `child` (a regex), the folder must also hold a sub-folder whose name
+  fully matches it; root itself qualifies then whatever its name.
+  """
+  wanted = {n.lower() for n in names}
+
+  def ok(path):
+    if child is None:
+      return True
+    return any(re.fullmatch(child, d, re.IGNORECASE) and os.path.isdir(os.path.join(path, d))
+               for d in os.listdir(path))
+
+  if child is not None and ok(root):
+    return root
+  if os.path.basename(os.path.normpath(root)).lower() in wanted and ok(root):
+    return root
+  for path, dirs, _ in _walk(root, depth):
+    for d in dirs:
+      if d.lower() in wanted and ok(os.path.join(path, d)):
+        return os.path.join(path, d)
+  return None
+
+
+def _walk(root: str, depth: int):
+  if not os.path.isdir(root):
+    raise MerjaxError(f"{root}: dataset root is not a folder")
+  base = os.path.normpath(root).count(os.sep)
+  for path, dirs, files in os.walk(root):
+    dirs.sort()
+    if path.count(os.sep) - base >= depth:
+      dirs[:] = []
+    yield path, dirs, files
+
+
+def one_annotation(root: str, patterns: Sequence[str], what: str,
+                   prefer: Sequence[str] = ()) -> str:
+  """The single annotation file matching `patterns` (or the first of `prefer`)."""
+  found = find_files(root, patterns)
+  if not found:
+    raise MerjaxError(f"{root}: no {what} annotation file ({', '.join(patterns)})")
+  if len(found) > 1:
+    for name in prefer:
+      hits = [f for f in found if os.path.basename(f).lower() == name.lower()]
+      if hits:
+        return hits[0]
+    raise MerjaxError(f"{root}: several {what} annotation files "
+                      f"({', '.join(os.path.basename(f) for f in found)}); "
+                      f"pass annotation=PATH")
+  return found[0]
+
+
+# ----------------------------------------------------------------- sheets
+
+def read_sheet(path: str, sheet: str | None = None) -> list[tuple]:
+  """All rows of one sheet (the first when `sheet` is None) as value tuples."""
+  import openpyxl
+  try:
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+  except Exception as e:  # openpyxl raises many types for broken files.
+    raise MerjaxError(f"{path}: not a readable xlsx file ({type(e).__name__})") from None
+  try:
+    if sheet is None:
+      ws = book.worksheets[0]
+    elif sheet in book.sheetnames:
+      ws = book[sheet]
+    else:
+      raise MerjaxError(f"{path}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)})")
+    return [tuple(r) for r in ws.iter_rows(values_only=True)]
+  finally:
+    book.close()
+
+
+def sheet_names(path: str) -> list[str]:
+  import openpyxl
+  try:
+    book = openpyxl.load_workbook(path, read_only=True)
+  except Exception as e:
+    raise MerjaxError(f"{path}: not a readable xlsx file ({type(e).__name__})") from None
+  names = list(book.sheetnames)
+  book.close()
+  return names
+
+
+def _norm(value) -> str:
+  return re.sub(r"[\s_]+", "", str(value or "")).lower()
+
+
+def header_columns(path: str, rows: Sequence[tuple], header_row: int,
+                   columns: dict[str, Sequence[str]]) -> dict[str, int]:
+  """Column index of each wanted column, checking the header is on `header_row`.
+
+  `columns` maps a key to accepted header spellings (compared without case,
+  spaces or underscores). Raises MerjaxError naming the file and row when the
+  header is elsewhere or a column is missing.
+  """
+  def find(row):
+    cells = [_norm(c) for c in row]
+    out = {}
+    for key, names in columns.items():
+      for name in names:
+        if _norm(name) in cells:
+          out[key] = cells.index(_norm(name))
+          break
+    return out
+
+  if len(rows) < header_row:
+    raise MerjaxError(f"{path}: only {len(rows)} rows, header expected on row {header_row}")
+  got = find(rows[header_row - 1])
+  if len(got) == len(columns):
+    return got
+  if not got:
+    for i, row in enumerate(rows[:40]):
+      if len(find(row)) == len(columns):
+        raise MerjaxError(f"{path}: header expected on row {header_row}, found on row {i + 1}")
+  missing = [columns[k][0] for k in columns if k not in got]
+  raise MerjaxError(f"{path} row {header_row}: missing column(s) {', '.join(missing)}")
+
+
+def is_blank(row: Iterable) -> bool:
+  return all(c is None or str(c).strip() == "" for c in row)
+
+
+def as_int(value) -> int | None:
+  """An integer cell (int, integral float or digit string); None when blank.
+
+  Raises ValueError for anything else ("/", "12a", 3.5).
+  """
+  if value is None or (isinstance(value, str) and not value.strip()):
+    return None
+  if isinstance(value, bool):
+    raise ValueError(value)
+  if isinstance(value, int):
+    return value
+  if isinstance(value, float) and value.is_integer():
+    return int(value)
+  text = str(value).strip()
+  if re.fullmatch(r"\d+(\.0+)?", text):
+    return int(float(text))
+  raise ValueError(value)
+
+
+def text(value) -> str:
+  """A cell as stripped text ('' when blank); integral floats lose their '.0'."""
+  if value is None:
+    return ""
+  if isinstance(value, float) and value.is_integer():
+    value = int(value)
+  return str(value).strip()
+
+
+# ----------------------------------------------------------------- frames
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def list_frames(folder: str, pattern: str) -> list[tuple[int, str]]:
+  """(frame number, path) of the files in `folder` whose name fully matches
+  `pattern` (one group = the frame number), sorted by number.
+
+  Anything else in the folder (thumbs, shortcuts) is ignored.
+  """
+  regex = re.compile(pattern, re.IGNORECASE)
+  out = []
+  for name in os.listdir(folder):
+    m = regex.fullmatch(name)
+    if m:
+      out.append((int(m.group(1)), os.path.join(folder, name)))
+  out.sort()
+  return out
+
+
+def frame_window(frames: Sequence[tuple[int, str]], onset: int, apex: int | None,
+                 offset: int, whole: bool = True):
+  """Maps annotated frame *numbers* to 0-based positions in the frame tuple.
+
+  The rule: a frame number N becomes the position of the file numbered N in
+  the folder's files sorted by number. With `whole`, the tuple is the whole
+  folder (per-clip folders); otherwise only the files numbered onset..offset
+  (whole-video folders). Every number in onset..offset must have a file.
+  Returns (paths, onset, apex, offset) or raises ValueError with the reason.
+  """
+  numbers = [n for n, _ in frames]
+  position = {n: i for i, n in enumerate(numbers)}
+  if not frames:
+    raise ValueError("no frame files")
+  missing = [n for n in range(onset, offset + 1) if n not in position]
+  if missing:
+    span = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}..{missing[-1]} ({len(missing)} files)"
+    raise ValueError(f"frame files missing for frame number(s) {span} "
+                     f"(folder has {numbers[0]}..{numbers[-1]})")
+  first = 0 if whole else position[onset]
+  last = len(frames) - 1 if whole else position[offset]
+  paths = tuple(p for _, p in frames[first:last + 1])
+  to_index = lambda n: None if n is None else position[n] - first
+  return paths, to_index(onset), to_index(apex), to_index(offset)
+
+
+def filter_protocol(clips: list, protocol: str | None) -> list:
+  """The clips the named protocol keeps (labels stay the dataset's own)."""
+  if protocol is None:
+    return clips
+  from merjax.data.labels import get_protocol
+  kept, _, _ = get_protocol(protocol, clips).apply(clips)
+  return kept
+
+
+# ----------------------------------------------------------------- rows
+
+class RowError(ValueError):
+  """One annotation row (or clip) is unusable; the loader reports it."""
+
+
+def data_rows(rows: Sequence[tuple], header_row: int):
+  """(Excel row number, row) of the non-blank rows after the header."""
+  for i in range(header_row, len(rows)):
+    if not is_blank(rows[i]):
+      yield i + 1, rows[i]
+
+
+def cell(row: tuple, col: int):
+  return row[col] if col < len(row) else None
+
+
+def need_int(value, column: str) -> int:
+  """A required frame-number cell, or RowError naming the column."""
+  try:
+    number = as_int(value)
+  except ValueError:
+    raise RowError(f"{column} '{value}' is not a frame number") from None
+  if number is None:
+    raise RowError(f"{column} is blank")
+  return number
+
+
+def parse_aus(value) -> tuple[str, ...]:
+  """FACS codes from a cell like '4+7', 'AU4+AU7' or 'R12+L10'."""
+  out = []
+  for token in re.split(r"[+,;\s]+", text(value)):
+    token = token.strip()
+    if token:
+      out.append(f"AU{token}" if token[0].isdigit() else token)
+  return tuple(out)
+
+
+def check_label(label: str, known: Iterable[str], column: str) -> str:
+  """The label in lower case, or RowError when the dataset has no such label."""
+  label = label.strip().lower()
+  if label not in known:
+    raise RowError(f"unknown {column} '{label}' (known: {', '.join(sorted(known))})")
+  return label
+
+
+def make_clip(*, dataset: str, subject: str, clip_id: str, label: str, folder: str,
+              pattern: str, onset: int, apex: int | None, offset: int,
+              aus: tuple[str, ...] = (), whole: bool = True, source: str = ""):
+  """A Clip from annotated frame numbers and a frame folder (RowError if bad)."""
+  from merjax.data.records import Clip
+  if onset > offset:
+    raise RowError(f"onset {onset} after offset {offset}")
+  if apex is not None and not onset <= apex <= offset:
+    raise RowError(f"apex {apex} outside onset..offset {onset}..{offset}")
+  if not os.path.isdir(folder):
+    raise RowError(f"clip folder {folder} missing")
+  try:
+    paths, o, a, f = frame_window(list_frames(folder, pattern), onset, apex, offset, whole)
+  except ValueError as e:
+    raise RowError(f"{folder}: {e}") from None
+  return Clip(dataset=dataset, subject=subject, clip_id=clip_id, label=label,
+              frames=paths, onset=o, apex=a, offset=f, action_units=aus, source=source)
+
+
+def check_unique(clips: list, report: Report, dataset_file: str):
+  """Reports (as errors) clips whose dataset/subject/clip key repeats."""
+  seen = {}
+  for clip in clips:
+    if clip.key in seen:
+      report.error(clip.source or dataset_file,
+                   f"duplicate clip {clip.subject}/{clip.clip_id} (also {seen[clip.key]})")
+    else:
+      seen[clip.key] = clip.source

@@ -1,0 +1,30 @@
+"""CAS(ME)^2 loader on a fixture copy."""
+
+import pytest
+
+from merjax.data import casme_sq, testing
+from merjax.errors import MerjaxError
+
+
+def test_micro_only_and_offset_zero(tmp_path):
+  root = testing.make_casme_sq(str(tmp_path))
+  problems = []
+  clips = casme_sq.load(root, problems=problems)
+  assert [c.key for c in clips] == ["casme_sq/s15/disgust1_1", "casme_sq/s15/anger1_2",
+                                    "casme_sq/s16/disgust1_1", "casme_sq/s16/anger1_1"]
+  c = clips[0]
+  assert "15_0102disgustingteeth/img100.jpg" in c.frames[0]
+  assert (c.onset, c.apex, c.offset, c.num_frames) == (0, 4, 10, 11)
+  assert (clips[1].apex, clips[1].offset) == (3, 3)
+  assert problems[0]["what"] == "offset 0 (unknown)" and "row 2" in problems[0]["where"]
+  assert len(casme_sq.load(root, protocol="casme_sq_4class")) == 4
+
+
+def test_unknown_participant(tmp_path):
+  rows = testing.CASME_SQ_ROWS[:1] + ((3, "anger1_1", 10, 12, 14, "surprise", "micro-expression"),)
+  root = testing.make_casme_sq(str(tmp_path), testing.CASME_SQ_ROWS[:1])
+  testing.write_xlsx(str(tmp_path / "CAS(ME)^2code_final(Updated).xlsx"), {
+      "CASMEcode_final": [(p, n, on, ap, off, "4", e, k) for p, n, on, ap, off, e, k in rows],
+      "naming rule1": [(1, "s15")], "naming rule2": [("0101", "anger1"), ("0102", "disgust1")]})
+  with pytest.raises(MerjaxError, match="row 2: participant 3 not in sheet 'naming rule1'"):
+    casme_sq.load(root)
