@@ -60,18 +60,18 @@ def load_clips(data_cfg: Mapping) -> list[Clip]:
 
 
 def label_protocol(data_cfg: Mapping, clips) -> protocols.LabelProtocol:
-  """The named protocol, or (no name) every label present, in sorted order."""
-  name = data_cfg.get("protocol")
+  """data.protocol, else the dataset's default protocol (merjax/data/labels.py),
+  else every label present (synthetic: in CLASS_NAMES order; others sorted)."""
+  from merjax.data import labels  # pylint: disable=import-outside-toplevel
+  name = data_cfg.get("protocol") or labels.DEFAULT_PROTOCOL.get(data_cfg["dataset"])
   if not name:
     if data_cfg["dataset"] == "synthetic":
-      from merjax.data.synthetic import CLASS_NAMES
+      from merjax.data.synthetic import CLASS_NAMES  # pylint: disable=import-outside-toplevel
       present = {c.label for c in clips}
       return protocols.identity_protocol(
           "synthetic", [c for c in CLASS_NAMES if c in present])
     return protocols.identity_protocol("labels_sorted", sorted({c.label for c in clips}))
-  from merjax.data.labels import get_protocol  # pylint: disable=import-outside-toplevel
-  protocol = get_protocol(name)
-  return protocol if isinstance(protocol, protocols.LabelProtocol) else protocol(clips)
+  return labels.get_protocol(name, clips)
 
 
 def modality_cache_dir(data_cfg: Mapping) -> str | None:

@@ -1,0 +1,107 @@
+"""DFR-Net configs, paper tables (every row's shapes, one row end to end) and the profile CLI."""
+
+import json
+import os
+import types
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from experiments import profile, table
+from experiments.configs import dfrnet as dfrnet_cfg
+from merjax import config as config_lib
+from merjax import paper_tables
+from merjax.models import summary
+from merjax.models.registry import build_model
+
+TABLES = ("2", "3", "4", "5", "6", "8")
+SIZE = 32
+
+
+def _row_configs():
+  out = []
+  for n in TABLES:
+    module = paper_tables.load_table("dfrnet", n)
+    for name, config, paper in paper_tables.row_configs(module, None, tiny=True):
+      out.append(pytest.param(n, name, config, paper, id=f"table{n}-{name}"))
+  return out
+
+
+@pytest.mark.parametrize("n,name,config,paper", _row_configs())
+def test_every_row_builds_and_its_shapes_check(n, name, config, paper):
+  columns = paper_tables.load_table("dfrnet", n).COLUMNS
+  assert set(paper) <= set(columns) and all(paper[c] is None or 0 < paper[c] < 1 for c in paper)
+  if config is None:                                    # paper-only row
+    return
+  # Each staged role has a declared shape; the model sees exactly the staged roles.
+  roles = config["data"]["inputs"]
+  shapes = config["model"]["input_shapes"]
+  assert set(roles) <= set(shapes)
+  batch = {r: jax.ShapeDtypeStruct((2, SIZE, SIZE, shapes[r][-1]), jnp.float32) for r in roles}
+  model = build_model(config["model"], 3)
+  variables = summary.abstract_variables(model, batch)
+  out = jax.eval_shape(lambda v, b: model.apply(v, b, train=False), variables, batch)
+  assert out["logits"].shape == (2, 3)
+
+
+def test_dfrnet_config_is_the_papers_training():
+  c = config_lib.load_config("dfrnet")
+  assert c["train"]["optimizer"] == {"name": "adam", "learning_rate": 1e-5, "weight_decay": 0.0}
+  assert (c["train"]["batch_size"], c["train"]["epochs"]) == (32, 100)
+  assert c["train"]["selection"] == {"rule": "inner_val", "val_subjects": 1, "patience": 10}
+  assert c["train"]["augment"]["flip"] and c["data"]["standardize"]
+  assert c["data"]["inputs"] == {"spatial": "apex", "temporal": "flow_strain_dfrnet",
+                                 "diff": "onset_apex_diff"}
+  assert c["data"]["preprocess"]["apex_method"] == "dc_rois"
+
+
+def test_per_row_base_paper_only_rows_and_dataset_columns(tmp_path, monkeypatch):
+  module = types.SimpleNamespace(
+      TITLE="t", BASE="dfrnet", COLUMNS=("uf1", "smic/uf1"),
+      ROWS=[("only paper", None, {"uf1": 0.5}), ("other base", [], {"uf1": 0.6}, "ststnet")])
+  rows = paper_tables.row_configs(module, "synthetic")
+  assert rows[0][1] is None and rows[1][1]["model"]["name"] == "ststnet"
+  metrics = {"pooled": {"uf1": 0.25}, "per_dataset": {"smic": {"pooled": {"uf1": 0.125}}}}
+  assert paper_tables.metric_of(metrics, "smic/uf1") == 0.125
+  assert paper_tables.metric_of(metrics, "samm/uf1") is None
+  monkeypatch.setattr(paper_tables.experiment, "run", lambda config, workdir: metrics)
+  text = paper_tables.run_table(module, str(tmp_path), log=lambda s: None)
+  assert "| only paper | not run | 0.5000 | not run | - |" in text
+  assert "| other base | 0.2500 | 0.6000 | 0.1250 | - |" in text
+
+
+def test_one_row_end_to_end_tiny(tmp_path, capsys, monkeypatch):
+  """Table 3's S + D row (apex and difference inputs only) runs in-process."""
+  module = paper_tables.load_table("dfrnet", "3")
+  monkeypatch.setattr(module, "ROWS", module.ROWS[:1])
+  workdir = str(tmp_path / "t3")
+  assert table.main(["--paper", "dfrnet", "--table", "3", "--tiny", "--workdir", workdir,
+                     "model.num_stages=1"]) == 0     # the smallest compile
+  out = capsys.readouterr().out
+  assert "| S + D |" in out and "0.6474" in out and "0.6332" in out and "0.5782" in out
+  run = os.path.join(workdir, "00_S___D")
+  for name in ("config.json", "predictions.csv", "metrics.json", "results.md"):
+    assert os.path.isfile(os.path.join(run, name)), name
+  assert os.path.isfile(os.path.join(workdir, "table.md"))
+  config = json.load(open(os.path.join(run, "config.json")))
+  assert config["model"]["features"] == "S+D" and config["train"]["epochs"] == 1
+  assert set(json.load(open(os.path.join(run, "metrics.json")))["pooled"]) >= {"uf1", "uar"}
+
+
+def test_profile_tiny_config():
+  config = config_lib.apply_overrides(config_lib.load_config("dfrnet"), [
+      "model.input_shapes={\"spatial\": [16, 16, 1], \"temporal\": [16, 16, 3], \"diff\": [16, 16, 1]}",
+      "model.stage_widths=[8, 16, 32, 64]", "model.shallow_width=8", "model.fused_width=8",
+      "model.gate_hidden=8", "model.num_stages=2"])
+  row = profile.profile_config(config, num_classes=3, runs=3, warmup=1,
+                               devices=[jax.devices("cpu")[0]])
+  assert {"params", "flops", "latency_ms"} <= set(row)
+  shapes = {r: (1,) + tuple(s) for r, s in config["model"]["input_shapes"].items()}
+  assert row["params"] == summary.describe(build_model(config["model"], 3), shapes)["params"]
+  assert row["flops"] > 0 and row["latency_ms"] > 0
+  assert "| x |" in profile.markdown([{**row, "label": "x", "paper": {}}])
+
+
+def test_tiny_overrides_are_shared():
+  assert dfrnet_cfg.TINY == paper_tables.load_table("dfrnet", "8").TINY
