@@ -1,10 +1,14 @@
-"""Test-wide settings: a persistent XLA compilation cache, so that programs
-repeated across tests (same model, same shapes) compile once per machine."""
+"""Test-wide settings: fast XLA compilation and a persistent compilation cache,
+so that programs repeated across tests (same model, same shapes) compile once."""
 
 import os
 import tempfile
 
-import jax
+# Tests are dominated by XLA compilation of tiny programs: compile them with
+# the CPU backend's optimisation off (set before jax initialises its backend).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+
+import jax  # pylint: disable=wrong-import-position
 
 jax.config.update("jax_compilation_cache_dir",
                   os.environ.get("MERJAX_TEST_JAX_CACHE",

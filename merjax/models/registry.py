@@ -24,6 +24,9 @@ MODELS = {
     "efficientnetv2_s": "merjax.models.backbones.efficientnet:build_efficientnetv2_s",
     "convnext_tiny": "merjax.models.backbones.convnext:build",
     "mobilevit_s": "merjax.models.backbones.mobilevit:build",
+    "dianet": "merjax.models.dianet:build",
+    "fdp": "merjax.models.fdp:build",
+    "fdp_release": "merjax.models.fdp_release:build",
 }
 
 # Keys of a model config that describe the model's inputs, not the module.

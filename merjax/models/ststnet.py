@@ -11,8 +11,8 @@ computed as one 16-filter convolution (filters 0-2, 3-7 and 8-15 are the
 streams): the same function and parameters, one GEMM instead of three. The
 pools are non-overlapping (window = stride), so they are written as reshapes,
 whose gradients are much cheaper than XLA's reduce-window on the CPU. With
-`conv_impl="patches"` the convolution is an im2col GEMM
-(`conv_general_dilated_patches` + einsum): the same parameters and result,
+`conv_impl="patches"` the convolution is an im2col GEMM (shifted slices
+concatenated, then one einsum): the same parameters and result,
 but its weight gradient is one matrix product, and under `vmap` over folds it
 becomes a batched GEMM instead of a grouped convolution (docs/benchmarks.md).
 """
@@ -57,12 +57,14 @@ class PatchConv(nn.Module):
     kernel = self.param("kernel", nn.initializers.lecun_normal(), (kh, kw, c, self.features))
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
     p = self.padding
-    patches_BxHxWxCkk = jax.lax.conv_general_dilated_patches(
-        x_BxHxWxC, (kh, kw), (1, 1), ((p, p), (p, p)),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    # Patch features are ordered (C, kh, kw), C major.
-    w_CkkxF = kernel.transpose(2, 0, 1, 3).reshape(c * kh * kw, self.features)
-    return jnp.einsum("bhwk,kf->bhwf", patches_BxHxWxCkk, w_CkkxF.astype(self.dtype)) + bias
+    x = jnp.pad(x_BxHxWxC, ((0, 0), (p, p), (p, p), (0, 0)))
+    oh, ow = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+    # im2col by shifted slices, features ordered (kh, kw, C) like the kernel;
+    # on the CPU this is faster than conv_general_dilated_patches.
+    patches_BxHxWxK = jnp.concatenate(
+        [x[:, i:i + oh, j:j + ow] for i in range(kh) for j in range(kw)], axis=-1)
+    w_KxF = kernel.reshape(kh * kw * c, self.features).astype(self.dtype)
+    return jnp.einsum("bhwk,kf->bhwf", patches_BxHxWxK, w_KxF) + bias
 
 
 class STSTNet(nn.Module):

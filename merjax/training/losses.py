@@ -33,13 +33,38 @@ def focal(outputs, batch, labels_B, gamma: float = 2.0, alpha: float = 1.0):
   return loss, {"focal": loss}
 
 
+def dianet(outputs, batch, labels_B, consistency_weight: float = 0.1, eps: float = 1e-8):
+  """DIANet (seed 004 Eq. 4-5): CE + lambda * mean_i(1 - cos(f1_i, f2_i)).
+
+  lambda (`consistency_weight`) is unstated in the paper; 0.1 is ours (docs/dianet.md).
+  Norms are clamped at `eps` each (torch.nn.functional.cosine_similarity)."""
+  if "f2" not in outputs:
+    raise MerjaxError("loss dianet needs outputs f1 and f2 (a one-stream model: use cross_entropy)")
+  ce, _ = cross_entropy(outputs, batch, labels_B)
+  f1_BxD = outputs["f1"].astype(jnp.float32)
+  f2_BxD = outputs["f2"].astype(jnp.float32)
+  norm = lambda f: jnp.sqrt(jnp.maximum(jnp.sum(f * f, axis=-1), eps * eps))
+  cos_B = jnp.sum(f1_BxD * f2_BxD, axis=-1) / (norm(f1_BxD) * norm(f2_BxD))
+  cons = jnp.mean(1.0 - cos_B)
+  return ce + consistency_weight * cons, {"ce": ce, "consistency": cons}
+
+
 # name -> factory(**config) -> loss function. Models with extra loss terms
 # (FDP, DIANet) register theirs here.
 LOSSES: dict[str, Callable[..., Callable]] = {
     "cross_entropy": lambda: cross_entropy,
     "focal": lambda gamma=2.0, alpha=1.0: functools.partial(
         focal, gamma=gamma, alpha=alpha),
+    "dianet": lambda consistency_weight=0.1, eps=1e-8: functools.partial(
+        dianet, consistency_weight=consistency_weight, eps=eps),
+    # FDP: lambda_m CE + lambda_d L_DIC + lambda_r L_rank (merjax/training/fdp_losses.py).
+    "fdp": lambda **options: _fdp_losses().make_loss(**options),
 }
+
+
+def _fdp_losses():
+  from merjax.training import fdp_losses  # pylint: disable=import-outside-toplevel
+  return fdp_losses
 
 
 def make_loss(config: Mapping):
