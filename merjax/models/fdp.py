@@ -65,19 +65,31 @@ class PatchEmbed(nn.Module):
     return x
 
 
+CONV_MODES = ("multihead", "single", "vanilla")
+
+
 class MultiHeadConv(nn.Module):
   """h single-head conv blocks (3x3 conv + BN + ReLU on C/h channels each), concatenated, then a
-  pointwise conv. The h per-head convs are one grouped conv (feature_group_count=h)."""
+  pointwise conv. The h per-head convs are one grouped conv (feature_group_count=h).
+  mode (paper Table 10): "multihead" (C*, default), "single" (C': one head, conv + BN + ReLU +
+  pointwise), "vanilla" (C: one dense 3x3 conv only)."""
   head_dim: int = 8
   kernel_size: int = 3
   dtype: Any = jnp.float32
+  mode: str = "multihead"
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
     c = x_BxHxWxC.shape[-1]
-    assert c % self.head_dim == 0, f"width {c} not divisible by head_dim {self.head_dim}"
+    assert self.mode in CONV_MODES, f"conv mode {self.mode} not in {CONV_MODES}"
     k = self.kernel_size
-    x = nn.Conv(c, (k, k), padding=((k // 2, k // 2),) * 2, feature_group_count=c // self.head_dim,
+    if self.mode == "vanilla":
+      return nn.Conv(c, (k, k), padding=((k // 2, k // 2),) * 2, use_bias=False,
+                     dtype=self.dtype, name="head_convs")(x_BxHxWxC)
+    groups = 1 if self.mode == "single" else c // self.head_dim
+    assert self.mode == "single" or c % self.head_dim == 0, (
+        f"width {c} not divisible by head_dim {self.head_dim}")
+    x = nn.Conv(c, (k, k), padding=((k // 2, k // 2),) * 2, feature_group_count=groups,
                 use_bias=False, dtype=self.dtype, name="head_convs")(x_BxHxWxC)
     x = nn.relu(_bn(train, self.dtype, name="head_bn")(x))
     return nn.Conv(c, (1, 1), use_bias=False, dtype=self.dtype, name="pointwise")(x)
@@ -105,11 +117,13 @@ class LocalAggregator(nn.Module):
   drop_path: float = 0.0
   dropout: float = 0.0
   dtype: Any = jnp.float32
+  conv_mode: str = "multihead"
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
     x = x_BxHxWxC
-    x = _drop_path(self.drop_path, x, MultiHeadConv(self.head_dim, dtype=self.dtype)(x, train), train)
+    mhc = MultiHeadConv(self.head_dim, dtype=self.dtype, mode=self.conv_mode)
+    x = _drop_path(self.drop_path, x, mhc(x, train), train)
     y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(_bn(train, self.dtype)(x), train)
     return _drop_path(self.drop_path, x, y, train)
 
@@ -124,6 +138,7 @@ class GlobalAggregator(nn.Module):
   dropout: float = 0.0
   attn_dropout: float = 0.0
   dtype: Any = jnp.float32
+  conv_mode: str = "multihead"
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
@@ -138,8 +153,8 @@ class GlobalAggregator(nn.Module):
         name="mhsa")(tokens_BxNxC, tokens_BxNxC)
     attn_BxNxC = nn.Dropout(self.dropout)(attn_BxNxC, deterministic=not train)
     x = _drop_path(self.drop_path, x, attn_BxNxC.reshape(b, h, w, c), train)
-    x = _drop_path(self.drop_path, x, MultiHeadConv(self.conv_head_dim, dtype=self.dtype)(x, train),
-                   train)
+    mhc = MultiHeadConv(self.conv_head_dim, dtype=self.dtype, mode=self.conv_mode)
+    x = _drop_path(self.drop_path, x, mhc(x, train), train)
     y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(_bn(train, self.dtype, name="mlp_bn")(x),
                                                            train)
     return _drop_path(self.drop_path, x, y, train)
@@ -165,6 +180,7 @@ class FrameEncoder(nn.Module):
   attn_dropout: float = 0.0
   feature_dim: int = 4096       # 0: no projection, F_k is the GAP output
   dtype: Any = jnp.float32
+  conv_mode: str = "multihead"  # MultiHeadConv mode (Table 10: C*, C', C)
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
@@ -178,12 +194,12 @@ class FrameEncoder(nn.Module):
       x = PatchEmbed(width, stride, self.dtype, name=f"stage{s}_pe")(x, train)
       for j in range(n_l):
         x = LocalAggregator(self.conv_head_dim, self.mlp_ratio_local, rates[i], self.dropout,
-                            self.dtype, name=f"stage{s}_local{j + 1}")(x, train)
+                            self.dtype, self.conv_mode, name=f"stage{s}_local{j + 1}")(x, train)
         i += 1
       for j in range(n_g):
         x = GlobalAggregator(self.attn_head_dim, self.conv_head_dim, self.mlp_ratio_global,
                              rates[i], self.dropout, self.attn_dropout, self.dtype,
-                             name=f"stage{s}_global{j + 1}")(x, train)
+                             self.conv_mode, name=f"stage{s}_global{j + 1}")(x, train)
         i += 1
     x_BxC = jnp.mean(_bn(train, self.dtype, name="head_bn")(x), axis=(1, 2))
     if self.feature_dim:
@@ -291,6 +307,7 @@ class FDP(nn.Module):
   use_global: bool = True
   use_dic: bool = True
   use_rank: bool = True
+  conv_mode: str = "multihead"  # Table 10 backbones: "multihead" (C*), "single" (C'), "vanilla" (C)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -301,7 +318,7 @@ class FDP(nn.Module):
         self.stem_widths, self.stem_strides, self.widths, self.strides, self.num_local,
         self.num_global, self.use_local, self.use_global, self.conv_head_dim, self.attn_head_dim,
         self.mlp_ratio_local, self.mlp_ratio_global, self.path_dropout, self.dropout,
-        self.attn_dropout, self.feature_dim, self.dtype, name="encoder")
+        self.attn_dropout, self.feature_dim, self.dtype, self.conv_mode, name="encoder")
     # All B*T frames go through the shared encoder as one batch (BN statistics over B*T frames).
     feats_BxTxD = encoder(frames_BxTxHxWxC.reshape(b * t, h, w, c), train).reshape(b, t, -1)
     out = {}

@@ -226,20 +226,20 @@ def test_fdp_loss_hand_computed():
       "dynamic_image": jnp.array([0.5, 0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]).reshape(2, 2, 2, 1),
       "rank_scores": jnp.array([[0.5, 2.0, 2.0], [1.0, 2.0, 3.0]]),
   }
-  batch = {"label": jnp.array([0, 1]),
-           "dynamic_image": jnp.array([0., 0.5, 1., 1., 0., 0., 0., 0.]).reshape(2, 2, 2, 1)}
+  labels = jnp.array([0, 1])
+  batch = {"dynamic_image": jnp.array([0., 0.5, 1., 1., 0., 0., 0., 0.]).reshape(2, 2, 2, 1)}
   ce = (-math.log(0.75) + math.log(2.0)) / 2
   dic = (0.25 + 1.0) / 8
-  loss, aux = fdp_loss(outputs, batch, num_classes=2)
+  loss, aux = fdp_loss(outputs, batch, labels)
   np.testing.assert_allclose(aux["ce"], ce, rtol=1e-6)
   np.testing.assert_allclose(aux["dic"], dic, rtol=1e-6)
   np.testing.assert_allclose(aux["rank"], 0.75, rtol=1e-6)
   np.testing.assert_allclose(loss, ce + 100 * dic + 0.1 * 0.75, rtol=1e-6)
   np.testing.assert_allclose(aux["loss"], loss)
-  loss2, _ = fdp_loss(outputs, batch, 2, lambda_d=1.0, lambda_r=1.0, c=2.0)
+  loss2, _ = fdp_loss(outputs, batch, labels, lambda_d=1.0, lambda_r=1.0, c=2.0)
   np.testing.assert_allclose(loss2, ce + dic + 6.75, rtol=1e-6)
   # Ablated model (no DI, no rank scores): the terms are zero.
-  loss3, aux3 = fdp_loss({"logits": outputs["logits"]}, {"label": batch["label"]}, 2)
+  loss3, aux3 = fdp_loss({"logits": outputs["logits"]}, {}, labels)
   np.testing.assert_allclose(loss3, ce, rtol=1e-6)
   assert float(aux3["dic"]) == 0.0 and float(aux3["rank"]) == 0.0
 
@@ -267,3 +267,18 @@ def test_ranksums_reproduces_fdp_tables():
     ranksums([1.0], [2.0], alternative="bigger")
   with pytest.raises(MerjaxError):
     ranksums([], [2.0])
+
+
+def test_conv_modes_of_table10():
+  """C* (multi-head), C' (single head + BN + ReLU + pointwise), C (one dense conv)."""
+  batch = {"frames": _sds(1, 2, 16, 16, 1)}
+  small = dict(stem_widths=(8,), stem_strides=(2,), widths=(16,), strides=(1,), num_global=0,
+               feature_dim=16, mer_pool=2, dic_widths=(4,))
+  kernels = {}
+  for mode in fdp.CONV_MODES:
+    v = _abstract_init(fdp.build(dict(small, conv_mode=mode), 3), batch, train=False)
+    block = v["params"]["encoder"]["stage1_local1"]["MultiHeadConv_0"]
+    kernels[mode] = block["head_convs"]["kernel"].shape
+    assert ("pointwise" in block) == (mode != "vanilla")
+  assert kernels == {"multihead": (3, 3, 8, 16), "single": (3, 3, 16, 16),
+                     "vanilla": (3, 3, 16, 16)}

@@ -1,0 +1,177 @@
+"""FDP's dynamic images: sampled frames, ground-truth DI and constructed DI, and Table 14's MSE.
+
+  python -m experiments.show_fdp [--run DIR | --model fdp] [--dataset NAME] [--clips 4]
+      [--out fdp_di.png] [--tiny] [key=value ...]
+  python -m experiments.show_fdp --table 14 [--tiny] [key=value ...]
+
+merjax runs keep no trained weights (no checkpoints), so this always trains in-process: every
+LOSO fold of the config (`--run DIR` reuses DIR/config.json), then shows each test clip with the
+model of the fold that held it out. `--tiny` trains the seconds-long configuration of
+experiments/configs/fdp.py (TINY) on the synthetic dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from merjax import config as config_lib
+from merjax import experiment, paper_tables
+from merjax.errors import MerjaxError
+from merjax.models.registry import build_model
+from merjax.training import strategies
+from merjax.training import trainer as trainer_lib
+from merjax.training.fdp_losses import target_dynamic_image
+
+
+def _member(tree, i):
+  return jax.tree.map(lambda x: x[i], tree)
+
+
+def train_and_construct(config: dict, log=print) -> dict:
+  """Trains every (fold, first seed) member of `config` and returns, per clip (N), the frames
+  N x T x H x W x C, target DI N x H x W, constructed DI N x H x W (by the clip's held-out fold),
+  the logits' argmax, labels and class names."""
+  prepared = experiment.prepare_data(config, log)
+  train = config["train"]
+  seed = int(train.get("seed", 0))
+  selection = train["selection"]["rule"]
+  tables = trainer_lib.member_tables(prepared.folds, [seed], prepared.subject_N,
+                                     selection=selection,
+                                     val_subjects=int(train["selection"].get("val_subjects", 1)))
+  model = build_model(config["model"], len(prepared.class_names))
+  fns = experiment.build_fold_functions(config, model, tables, tuple(prepared.inputs))
+  programs = strategies.compile_group_programs(fns, "sequential")
+  data = jax.tree.map(jnp.asarray, {"inputs": prepared.inputs, "y": prepared.y_N})
+  frames = prepared.inputs["frames"]
+  n = len(frames)
+  di_true, di_pred = np.zeros((2, n) + frames.shape[2:4], np.float32)
+  pred = np.zeros(n, np.int64)
+
+  @jax.jit
+  def construct(params, batch_stats, norm, idx_B):
+    batch = fns._gather(data, idx_B, norm)  # pylint: disable=protected-access
+    out = model.apply({"params": params, "batch_stats": batch_stats}, batch, train=False)
+    if "dynamic_image" not in out:
+      raise MerjaxError("show_fdp: the model returns no dynamic_image (use_dic=false?)")
+    return (target_dynamic_image(batch["frames"])[..., 0], out["dynamic_image"][..., 0],
+            jnp.argmax(out["logits"], -1))
+
+  for g in range(0, len(tables), strategies.SEQUENTIAL_GROUP):
+    members = list(range(g, min(g + strategies.SEQUENTIAL_GROUP, len(tables))))
+    rows = jax.tree.map(jnp.asarray, tables.device_rows(members))
+    state = programs.init(data, rows)
+    t0 = time.perf_counter()
+    for e in range(int(train["epochs"])):
+      state, metrics = programs.epoch(data, state, rows)
+    log(f"members {members[0] + 1}-{members[-1] + 1}/{len(tables)}: {train['epochs']} epochs, "
+        f"loss {float(np.mean(metrics['loss'])):.4f} ({time.perf_counter() - t0:.1f}s)")
+    best = "" if selection == "last" else "best_"
+    for i, m in enumerate(members):
+      idx = tables.test_MxP[m, :tables.n_test_M[m]]
+      s = _member(state, i)
+      t, p, y = construct(s[best + "params"], s[best + "batch_stats"], s["norm"],
+                          jnp.asarray(idx))
+      di_true[idx], di_pred[idx], pred[idx] = np.asarray(t), np.asarray(p), np.asarray(y)
+  return {"frames": frames, "di_true": di_true, "di_pred": di_pred, "pred": pred,
+          "label": prepared.y_N, "class_names": prepared.class_names,
+          "clips": [c.clip_id for c in prepared.clips]}
+
+
+def average_mse(result: dict) -> float:
+  """Table 14's Average MSE: mean over clips of the pixel MSE between constructed and target DI."""
+  return float(np.mean((result["di_pred"] - result["di_true"]) ** 2))
+
+
+def plot(result: dict, path: str, clips: int = 4) -> str:
+  """One row per test clip: its T frames, the target DI and the constructed DI (PNG)."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  frames = result["frames"]
+  k, t = min(clips, len(frames)), frames.shape[1]
+  fig, axes = plt.subplots(k, t + 2, figsize=(1.6 * (t + 2), 1.8 * k), squeeze=False)
+  names = result["class_names"]
+  for r in range(k):
+    for j in range(t):
+      f = frames[r, j]
+      axes[r, j].imshow(np.clip(f[..., 0] if f.shape[-1] == 1 else f, 0, 1), cmap="gray")
+      axes[r, j].set_title(f"frame {j + 1}", fontsize=7)
+    axes[r, t].imshow(result["di_true"][r], cmap="gray", vmin=0, vmax=1)
+    axes[r, t].set_title("target DI", fontsize=7)
+    mse = np.mean((result["di_pred"][r] - result["di_true"][r]) ** 2)
+    axes[r, t + 1].imshow(result["di_pred"][r], cmap="gray", vmin=0, vmax=1)
+    axes[r, t + 1].set_title(f"FDP DI (MSE {mse:.4f})", fontsize=7)
+    axes[r, 0].set_ylabel(f"{result['clips'][r]}\n{names[result['label'][r]]} -> "
+                          f"{names[result['pred'][r]]}", fontsize=7)
+  for ax in axes.ravel():
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
+def table14(dataset, extra, tiny: bool, log) -> str:
+  """Runs every row of experiments/configs/fdp_table14.py; Markdown with ours beside the paper."""
+  module = paper_tables.load_table("fdp", "14")
+  lines = [f"## {module.TITLE}", "",
+           "| row | avg MSE x1e-3 (ours) | avg MSE x1e-3 (paper) | Acc (ours) |",
+           "|---|---:|---:|---:|"]
+  for name, config, paper in paper_tables.row_configs(module, dataset, extra, tiny):
+    log(f"row: {name}")
+    result = train_and_construct(config, log)
+    acc = float(np.mean(result["pred"] == result["label"]))
+    lines.append(f"| {name} | {1e3 * average_mse(result):.3f} | "
+                 f"{paper['di_mse_x1e3']:.2f} | {acc:.4f} |")
+  return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--model", default="fdp")
+  parser.add_argument("--run", default=None, help="a run directory: reuse its config.json")
+  parser.add_argument("--dataset", default=None)
+  parser.add_argument("--clips", type=int, default=4)
+  parser.add_argument("--out", default="fdp_di.png")
+  parser.add_argument("--table", default=None, help="14: Table 14's average DI MSE")
+  parser.add_argument("--tiny", action="store_true")
+  parser.add_argument("overrides", nargs="*")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  log = lambda s: print(s, file=sys.stderr, flush=True)
+  try:
+    if args.table is not None:
+      if str(args.table) != "14":
+        raise MerjaxError("show_fdp --table: only Table 14 (DI construction MSE)")
+      print(table14(args.dataset, args.overrides, args.tiny, log))
+      return 0
+    if args.run:
+      with open(os.path.join(args.run, "config.json")) as f:
+        config = json.load(f)
+    else:
+      config = config_lib.load_config(args.model)
+    if args.dataset:
+      config["data"]["dataset"] = args.dataset
+    if args.tiny:
+      from experiments.configs.fdp import TINY  # pylint: disable=import-outside-toplevel
+      config = config_lib.apply_overrides(config, TINY)
+    config = config_lib.apply_overrides(config, args.overrides)
+    result = train_and_construct(config, log)
+    print(f"average DI MSE over {len(result['frames'])} test clips: {average_mse(result):.5f}")
+    print(f"wrote {plot(result, args.out, args.clips)}")
+  except MerjaxError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
