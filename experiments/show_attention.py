@@ -1,0 +1,144 @@
+"""MESTI beside MEGANet's gradient-attention map (the paper's Fig. 5 / Fig. 8) for a few clips per class.
+
+  python -m experiments.show_attention [--dataset synthetic] [--out DIR] [--size 64]
+      [--epochs 10] [--per-class 3] [key=value ...]
+
+No checkpoints exist yet, so a small MEGANet (widths 16/32/64, `--size` input) is trained
+in-process on one 90/10 split of the dataset with the paper's training (meganet config),
+then the map A = sigmoid(conv3x3(|dX| + |dY|)) of test clips (training clips when a class
+has too few) is drawn beside each clip's MESTI. Writes DIR/attention.png (and .json).
+Real data: --dataset casme2 data.root=/path/to/CASME2 data.protocol=casme2_5class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from merjax import config as config_lib
+from merjax import experiment
+from merjax.errors import MerjaxError
+from merjax.models.registry import build_model
+from merjax.training import trainer as trainer_lib
+
+
+def small_config(dataset: str, size: int, epochs: int, overrides) -> dict:
+  """The meganet config shrunk to a CPU-sized run (the user's overrides win)."""
+  config = config_lib.load_config("meganet")
+  config["data"]["dataset"] = dataset
+  base = [f"data.preprocess.size={size}", "model.widths=[16, 32, 64, 128]",
+          f"model.input_shapes={{\"image\": [{size}, {size}, 3]}}", f"train.epochs={epochs}",
+          "train.batch_size=16", "data.folds=split", "data.test_fraction=0.1",
+          "data.synthetic.num_subjects=8", "data.synthetic.clips_per_subject=8",
+          f"data.synthetic.size={max(size, 32)}"]
+  return config_lib.apply_overrides(config, base + list(overrides))
+
+
+def train_one(config: dict, log=print):
+  """Trains the split's single member; returns (prepared, model, variables, test mask)."""
+  prepared = experiment.prepare_data(config, log)
+  model = build_model(config["model"], len(prepared.class_names))
+  seed = int(config["train"].get("seed", 0))
+  tables = trainer_lib.member_tables(prepared.folds, [seed], prepared.subject_N)
+  fns = experiment.build_fold_functions(config, model, tables, tuple(prepared.inputs))
+  data = {"inputs": {r: jnp.asarray(x) for r, x in prepared.inputs.items()},
+          "y": jnp.asarray(prepared.y_N)}
+  row = {k: jnp.asarray(v[0]) for k, v in tables.device_rows([0]).items()}
+  t0 = time.perf_counter()
+  state = jax.jit(fns.init)(data, row)
+  epoch = jax.jit(fns.epoch)
+  for e in range(int(config["train"]["epochs"])):
+    state, info = epoch(data, state, row)
+    log(f"epoch {e + 1}: loss {float(info['loss']):.4f} ({time.perf_counter() - t0:.0f}s)")
+  variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
+  return prepared, model, variables, np.asarray(prepared.folds.test_FxN[0])
+
+
+def pick_clips(y_N, test_N, per_class: int, num_classes: int) -> list[int]:
+  """Up to `per_class` clips of each class, test clips first."""
+  order = np.concatenate([np.flatnonzero(test_N), np.flatnonzero(~test_N)])
+  picked = []
+  for c in range(num_classes):
+    picked += [int(i) for i in order if y_N[i] == c][:per_class]
+  return picked
+
+
+def plot(images, maps, titles, class_names, labels, path: str):
+  """Rows = classes; each clip is a (MESTI, attention map) pair of panels."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  rows = [[i for i, l in enumerate(labels) if l == c] for c in range(len(class_names))]
+  rows = [r for r in rows if r]
+  cols = max(len(r) for r in rows)
+  fig, axes = plt.subplots(len(rows), 2 * cols, figsize=(3.0 * cols * 2 * 0.8, 2.6 * len(rows)),
+                           squeeze=False)
+  for ax in axes.ravel():
+    ax.axis("off")
+  for r, members in enumerate(rows):
+    for j, i in enumerate(members):
+      img = np.clip(images[i], 0, 1)
+      ax_img, ax_map = axes[r, 2 * j], axes[r, 2 * j + 1]
+      ax_img.imshow(img[..., 0] if img.shape[-1] == 1 else img[..., :3],
+                    cmap="gray" if img.shape[-1] == 1 else None)
+      ax_img.set_title(titles[i], fontsize=7)
+      a = maps[i][..., 0]
+      im = ax_map.imshow(a, cmap="jet")
+      ax_map.set_title(f"attention [{a.min():.2f}, {a.max():.2f}]", fontsize=7)
+      fig.colorbar(im, ax=ax_map, fraction=0.046, pad=0.02).ax.tick_params(labelsize=5)
+  fig.suptitle("MESTI and MEGANet gradient-attention map (colour scale per map)", fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--dataset", default="synthetic")
+  parser.add_argument("--out", default=None, help="output folder (default runs/attention-<time>)")
+  parser.add_argument("--size", type=int, default=64)
+  parser.add_argument("--epochs", type=int, default=10)
+  parser.add_argument("--per-class", type=int, default=3)
+  parser.add_argument("overrides", nargs="*")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  out = args.out or os.path.join("runs", f"attention-{time.strftime('%Y%m%d-%H%M%S')}")
+  log = lambda s: print(s, file=sys.stderr, flush=True)
+  try:
+    config = small_config(args.dataset, args.size, args.epochs, args.overrides)
+    if config["model"]["name"] != "meganet":
+      raise MerjaxError("show_attention draws MEGANet's gradient attention: model.name=meganet")
+    prepared, model, variables, test_N = train_one(config, log)
+  except MerjaxError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  classes = prepared.class_names
+  idx = pick_clips(prepared.y_N, test_N, args.per_class, len(classes))
+  images = prepared.inputs["image"][idx]
+  outputs = jax.jit(lambda v, x: model.apply(v, {"image": x}, train=False))(
+      variables, jnp.asarray(images))
+  maps = np.asarray(outputs["gradient_attention"])
+  preds = np.asarray(outputs["logits"]).argmax(-1)
+  labels = [int(prepared.y_N[i]) for i in idx]
+  titles = [f"{classes[l]} ({'test' if test_N[i] else 'train'}) {prepared.clips[i].clip_id}\n"
+            f"pred {classes[p]}" for i, l, p in zip(idx, labels, preds)]
+  os.makedirs(out, exist_ok=True)
+  path = os.path.join(out, "attention.png")
+  plot(images, maps, titles, classes, labels, path)
+  with open(os.path.join(out, "attention.json"), "w") as f:
+    json.dump({"config": config, "clips": [prepared.clips[i].key for i in idx],
+               "labels": [classes[l] for l in labels], "preds": [classes[p] for p in preds],
+               "map_range": [[float(m.min()), float(m.max())] for m in maps]}, f, indent=2,
+              default=str)
+  print(f"wrote {path}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,107 @@
+"""MESTI-paper configs and tables: every row's shapes (abstractly), the paper's training, one row end to end."""
+
+import json
+import os
+
+import pytest
+
+from experiments import table
+from merjax import config as config_lib
+from merjax import paper_tables
+from merjax.models import summary
+from merjax.models.registry import build_model
+
+TABLES = ("1", "2", "3", "4", "5", "6")
+CONFIGS = ("meganet", "vgg19", "resnet50", "efficientnet_b0", "micro_attention")
+
+
+def _rows():
+  out = []
+  for n in TABLES:
+    module = paper_tables.load_table("mesti", n)
+    for name, config, paper in paper_tables.row_configs(module, None, tiny=True):
+      out.append(pytest.param(n, name, config, paper, id=f"table{n}-{name}"))
+  return out
+
+
+@pytest.mark.parametrize("n,name,config,paper", _rows())
+def test_every_row_builds_and_its_shapes_check(n, name, config, paper):
+  columns = paper_tables.load_table("mesti", n).COLUMNS
+  assert set(paper) <= set(columns)
+  assert all(v is None or 0 < v < 1 for v in paper.values()), paper
+  if config is None:                                    # paper-only row
+    return
+  assert config["data"]["dataset"] == "synthetic" and config["train"]["epochs"] == 1
+  roles = config["data"]["inputs"]
+  shapes = config["model"]["input_shapes"]
+  assert set(roles) == set(shapes) == {"image"}
+  size = config["data"]["preprocess"]["size"]
+  channels = 1 if config["data"]["preprocess"]["grayscale"] else shapes["image"][-1]
+  info = summary.describe(build_model(config["model"], 3), {"image": (2, size, size, channels)})
+  assert info["outputs"]["logits"] == (2, 3)
+  if config["model"]["name"] == "meganet":
+    assert info["outputs"]["gradient_attention"] == (2, size, size, 1)
+
+
+def test_configs_are_the_papers_training():
+  for name in CONFIGS:
+    c = config_lib.load_config(name)
+    t = c["train"]
+    assert t["optimizer"] == {"name": "adam", "learning_rate": 1e-3, "weight_decay": 1e-4}
+    assert t["loss"] == {"name": "focal", "gamma": 2.0, "alpha": 1.0}
+    assert (t["epochs"], t["batch_size"], t["selection"]["rule"]) == (50, 32, "last")
+    assert t["augment"] == {"flip": True, "rotate_deg": [-10.0, -5.0, 5.0, 10.0]}
+    assert c["data"]["inputs"] == {"image": "mesti"}
+    assert c["data"]["preprocess"]["size"] == 224 and c["data"]["preprocess"]["equalize"]
+    assert c["model"]["input_shapes"]["image"][:2] == (224, 224)
+  micro = config_lib.load_config("micro_attention")
+  assert micro["data"]["preprocess"]["grayscale"] and micro["model"]["stem_conv_bias"]
+  assert micro["model"]["input_shapes"]["image"] == (224, 224, 1)
+
+
+def test_full_size_parameter_counts():
+  """The paper-size networks (abstract: no memory, no FLOPs)."""
+  def params(name, k, *extra):
+    c = config_lib.apply_overrides(config_lib.load_config(name), list(extra))
+    shape = (1,) + tuple(c["model"]["input_shapes"]["image"])
+    return summary.describe(build_model(c["model"], k), {"image": shape})["params"]
+  assert params("meganet", 3) == 1_341_586
+  assert params("micro_attention", 5) == 5_945_799
+
+
+def test_table_layouts():
+  t1 = paper_tables.load_table("mesti", "1")
+  assert len(t1.ROWS) == 21
+  provisional = [r[0] for r in t1.ROWS if "PROVISIONAL" in r[0]]
+  assert len(provisional) == 6 and all("provisional" in " ".join(r[1]) for r in t1.ROWS
+                                       if r[0] in provisional)
+  assert all("data.folds=split" in r[1] and "data.test_fraction=0.1" in r[1] for r in t1.ROWS)
+  rows = dict((r[0], r) for r in t1.ROWS)
+  assert rows["VGG19 / MESTI"][2] == {"casme2/acc": 0.7308, "samm/acc": 0.6250}
+  t3 = paper_tables.load_table("mesti", "3")
+  assert t3.ROWS[-1][2]["smic/acc"] == 0.926 and t3.ROWS[-1][1] == []
+  assert sum(r[1] is None for r in t3.ROWS) == 12
+  t5 = paper_tables.load_table("mesti", "5")
+  full = config_lib.apply_overrides(config_lib.load_config("meganet"), t5.ROWS[-1][1])
+  assert full["model"]["use_gradient_attention"] is True
+  ga_off = config_lib.apply_overrides(config_lib.load_config("meganet"), t5.ROWS[0][1])
+  assert (ga_off["model"]["use_gradient_attention"], ga_off["model"]["use_residual"],
+          ga_off["model"]["use_self_attention"]) == (False, True, False)
+
+
+def test_one_row_end_to_end_tiny(tmp_path, capsys, monkeypatch):
+  """Table VI's two-block MEGANet (the fewest convs, so the quickest compile) runs in-process."""
+  module = paper_tables.load_table("mesti", "6")
+  monkeypatch.setattr(module, "ROWS", module.ROWS[:1])
+  workdir = str(tmp_path / "t6")
+  assert table.main(["--paper", "mesti", "--table", "6", "--tiny", "--workdir", workdir,
+                     "data.cache_dir="]) == 0
+  out = capsys.readouterr().out
+  assert "| x 2 |" in out and "0.8020" in out and "0.8420" in out and "0.8232" in out
+  run = os.path.join(workdir, "00_x_2")
+  for name in ("config.json", "predictions.csv", "metrics.json", "results.md"):
+    assert os.path.isfile(os.path.join(run, name)), name
+  assert os.path.isfile(os.path.join(workdir, "table.md"))
+  config = json.load(open(os.path.join(run, "config.json")))
+  assert config["model"]["num_blocks"] == 2 and config["train"]["loss"]["name"] == "focal"
+  assert set(json.load(open(os.path.join(run, "metrics.json")))["pooled"]) >= {"acc", "uf1", "uar"}
