@@ -9,7 +9,7 @@ from experiments import loso
 from merjax.data import testing
 
 FAST = ["data.modality=onset_apex_diff", "data.preprocess.size=8", "train.epochs=1",
-        "train.batch_size=4", "model.dropout=0.0", "data.cache_dir="]
+        "train.batch_size=32", "model.dropout=0.0", "data.cache_dir="]
 
 CASES = {
     "casme2": testing.make_casme2,

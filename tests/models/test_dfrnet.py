@@ -8,6 +8,7 @@ import pytest
 
 from merjax.models import dfrnet
 from merjax.models.summary import count_params, describe
+from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
 
 ROLE_CHANNELS = {"spatial": 3, "temporal": 3, "diff": 3}
 
@@ -28,25 +29,8 @@ def _n_params(cfg, size=32):
   return count_params(_init_shapes(dfrnet.build(cfg, 3), _batch_shapes(size))[1]["params"])
 
 
-def _materialize(abstract, seed=0):
-  """Fills abstract variables from numpy (random init under jit is slow on a shared CPU)."""
-  rng = np.random.default_rng(seed)
-
-  def leaf(path, s):
-    name = path[-1].key
-    if name in ("scale", "var"):
-      return jnp.ones(s.shape, s.dtype)
-    if name in ("bias", "mean"):
-      return jnp.zeros(s.shape, s.dtype)
-    fan_in = max(int(np.prod(s.shape[:-1])), 1)
-    return jnp.asarray(rng.normal(size=s.shape) / np.sqrt(fan_in), s.dtype)
-
-  return jax.tree_util.tree_map_with_path(leaf, abstract)
 
 
-def _jit(fn, **kw):
-  """jax.jit with XLA's CPU backend optimisation off: these tests are compile-bound on a shared CPU."""
-  return jax.jit(fn, compiler_options={"xla_backend_optimization_level": 0}, **kw)
 
 
 def test_attention_adds_exactly_22092_params():

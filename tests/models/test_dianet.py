@@ -12,6 +12,7 @@ from merjax.errors import MerjaxError
 from merjax.models import dianet
 from merjax.models.summary import count_params
 from merjax.training import losses
+from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
 
 TWO = ("di_onset", "di_offset")
 TINY = {"backbone": "resnet18", "backbone_options": TINY_BACKBONES, "feature_dim": 16,
@@ -25,23 +26,8 @@ def _init_shapes(model, size, roles=TWO, b=2):
   return jax.eval_shape(lambda x: model.init_with_output(rngs, x, train=False), batch)
 
 
-def _materialize(abstract, seed=0):
-  """Variables drawn with numpy (compiling the random initialisers is slow on a shared CPU)."""
-  rng = np.random.default_rng(seed)
-
-  def leaf(path, s):
-    name = path[-1].key
-    if name in ("scale", "var"):
-      return jnp.ones(s.shape, s.dtype)
-    if name in ("bias", "mean"):
-      return jnp.zeros(s.shape, s.dtype)
-    return jnp.asarray(rng.normal(size=s.shape) / np.sqrt(max(np.prod(s.shape[:-1]), 1)), s.dtype)
-
-  return jax.tree_util.tree_map_with_path(leaf, abstract)
 
 
-def _jit(fn, **kw):
-  return jax.jit(fn, compiler_options={"xla_backend_optimization_level": 0}, **kw)
 
 
 @pytest.mark.parametrize("backbone", ["efficientnetv2_s", "resnet18", "convnext_tiny", "mobilevit_s"])

@@ -7,6 +7,7 @@ import numpy as np
 
 from merjax.models import off_apexnet
 from merjax.models.summary import count_params, describe
+from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
 
 
 def _abstract_variables(model, shapes):
@@ -19,25 +20,8 @@ def _abstract_params(model, shapes):
   return _abstract_variables(model, shapes)["params"]
 
 
-def _materialize(abstract, seed=0):
-  """Fills abstract variables from numpy (random init under jit is slow on a shared CPU)."""
-  rng = np.random.default_rng(seed)
-
-  def leaf(path, s):
-    name = path[-1].key
-    if name in ("scale", "var"):
-      return jnp.ones(s.shape, s.dtype)
-    if name in ("bias", "mean"):
-      return jnp.zeros(s.shape, s.dtype)
-    fan_in = max(int(np.prod(s.shape[:-1])), 1)
-    return jnp.asarray(rng.normal(size=s.shape) / np.sqrt(fan_in), s.dtype)
-
-  return jax.tree_util.tree_map_with_path(leaf, abstract)
 
 
-def _jit(fn, **kw):
-  """jax.jit with XLA's CPU backend optimisation off: these tests are compile-bound on a shared CPU."""
-  return jax.jit(fn, compiler_options={"xla_backend_optimization_level": 0}, **kw)
 
 
 def test_param_count_matches_reference():
