@@ -11,7 +11,7 @@ summarised in shared/research/reference-implementations.md section 6.3):
 - head: BN -> ReLU -> global average -> Linear(512, K).
 
 5,945,799 learnable params for a 1-channel 224x224 input and 5 classes with `stem_conv_bias=True`
-(Caffe); the default here drops that bias (it feeds a BN, see docs/CONTRACTS.md): 5,945,735.
+(Caffe); the default here drops that bias (it feeds a BN, see docs/architecture.md): 5,945,735.
 `--model micro_attention` reads batch["image"] (B x H x W x C, C = 1 in the paper).
 """
 
