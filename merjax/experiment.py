@@ -165,20 +165,6 @@ class PredictionWriter:
                           + [f"{v:.6g}" for v in logits])
 
 
-def read_predictions(path: str, class_names) -> dict[str, np.ndarray]:
-  """Reads predictions.csv back into integer arrays for the metrics."""
-  index = {c: i for i, c in enumerate(class_names)}
-  with open(path, newline="") as f:
-    rows = list(csv.DictReader(f))
-  return {
-      "label": np.asarray([index[r["label"]] for r in rows], np.int32),
-      "pred": np.asarray([index[r["pred"]] for r in rows], np.int32),
-      "fold": np.asarray([r["fold"] for r in rows]),
-      "dataset": np.asarray([r["dataset"] for r in rows]),
-      "seed": np.asarray([int(r["seed"]) for r in rows]),
-  }
-
-
 def run(config: dict, workdir: str, log=None) -> dict:
   """Trains every (seed, fold) member of the config and writes the run directory.
 
@@ -224,12 +210,14 @@ def run(config: dict, workdir: str, log=None) -> dict:
 
 def score_run(workdir: str, config: Mapping, class_names, failed=(), skipped=()) -> dict:
   """Computes metrics.json, results.md and results.csv from predictions.csv."""
-  preds = read_predictions(os.path.join(workdir, "predictions.csv"), class_names)
-  if preds["label"].size == 0:
-    raise MerjaxError(f"{workdir}: no predictions (every fold failed: {', '.join(failed)})")
-  metrics = aggregate.summarize(preds["label"], preds["pred"], len(class_names),
-                                preds["fold"], preds["dataset"], preds["seed"],
-                                class_names=class_names)
+  try:
+    preds = aggregate.read_predictions_csv(os.path.join(workdir, "predictions.csv"),
+                                           class_names)
+  except MerjaxError:
+    if failed:
+      raise MerjaxError(f"{workdir}: no predictions (failed: {', '.join(failed)})") from None
+    raise
+  metrics = aggregate.summarize_predictions(preds)
   metrics["selection"] = config["train"]["selection"]["rule"]
   metrics["oracle"] = metrics["selection"] == "oracle"
   metrics["failed_folds"] = list(failed)

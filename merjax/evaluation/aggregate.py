@@ -224,8 +224,17 @@ def _column(path, rows, name) -> list[str]:
   return out
 
 
-def _encode_classes(path, labels, preds):
-  """(label_N, pred_N, num_classes, class_names) from raw cell strings."""
+def _encode_classes(path, labels, preds, class_names=None):
+  """(label_N, pred_N, num_classes, class_names) from raw cell strings; with
+  `class_names`, names are coded by their position in it."""
+  if class_names is not None:
+    index = {n: i for i, n in enumerate(class_names)}
+    unknown = sorted((set(labels) | set(preds)) - set(index))
+    if unknown:
+      raise MerjaxError(f"{path}: class name(s) {', '.join(unknown)} not in {list(class_names)}")
+    return (np.asarray([index[v] for v in labels], dtype=np.int64),
+            np.asarray([index[v] for v in preds], dtype=np.int64),
+            len(class_names), list(class_names))
   label_int = all(_INT.match(v) for v in labels)
   pred_int = all(_INT.match(v) for v in preds)
   if label_int and pred_int:
@@ -245,11 +254,12 @@ def _encode_classes(path, labels, preds):
           len(names), names)
 
 
-def read_predictions_csv(path: str) -> Predictions:
+def read_predictions_csv(path: str, class_names=None) -> Predictions:
   """Parse a predictions CSV (columns subject,label,pred[,dataset,fold,seed]).
 
   Labels are integers when every label and pred cell is one, else class
-  names (class set = sorted union of names in both columns). Without a
+  names (class set = `class_names` in that order when given, else the sorted
+  union of names in both columns). Without a
   `fold` column the fold is the subject (LOSO), or dataset/subject when a
   `dataset` column exists. Bad input raises MerjaxError "PATH...: reason".
   """
@@ -263,7 +273,8 @@ def read_predictions_csv(path: str) -> Predictions:
     raise MerjaxError(f"{path}: no prediction rows")
   get = {c: _column(path, rows, c)
          for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-  label_N, pred_N, k, names = _encode_classes(path, get["label"], get["pred"])
+  label_N, pred_N, k, names = _encode_classes(path, get["label"], get["pred"],
+                                              class_names)
   dataset = get.get("dataset")
   fold = get.get("fold") or (
       get["subject"] if dataset is None
