@@ -1,7 +1,11 @@
 """Train every LOSO fold (x seeds) of a model on a dataset and write a run directory.
 
   python -m experiments.loso --model ststnet --dataset synthetic [--workdir DIR]
-      [--seeds N] [key=value ...]
+      [--seeds N] [--restart] [key=value ...]
+
+Run it again with the same --workdir (and the same config) after an
+interruption and it resumes: finished fold groups are kept, the group in
+flight restarts from its last checkpoint (train.checkpoint_every epochs).
 
 Trailing key=value pairs override dotted config paths, e.g. train.epochs=5
 data.manifest=/path/m.csv data.modality=apex.
@@ -26,6 +30,8 @@ def parse_args(argv):
   parser.add_argument("--workdir", default=None,
                       help="run directory (default runs/<model>-<dataset>-<time>)")
   parser.add_argument("--seeds", type=int, default=None)
+  parser.add_argument("--restart", action="store_true",
+                      help="discard what --workdir holds instead of resuming it")
   parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
   return parser.parse_args(argv)
 
@@ -45,7 +51,7 @@ def main(argv=None) -> int:
     config = resolve_config(args)
     workdir = args.workdir or os.path.join(
         "runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
-    metrics = experiment.run(config, workdir)
+    experiment.run(config, workdir, restart=args.restart)
   except MerjaxError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

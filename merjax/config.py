@@ -46,18 +46,25 @@ def set_path(config: dict, dotted: str, value: Any) -> None:
   node[keys[-1]] = value
 
 
-def apply_overrides(config: dict, overrides: Sequence[str]) -> dict:
-  """Applies "a.b=value" strings to a copy of config.
+# Short names accepted wherever a dotted key is (overrides and sweep grids).
+ALIASES = {
+    "data.modality": "data.inputs.image",            # single-input models
+    "train.lr": "train.optimizer.learning_rate",
+    "train.weight_decay": "train.optimizer.weight_decay",
+}
 
-  `data.modality=NAME` is shorthand for `data.inputs.image=NAME` (single-input
-  models).
-  """
+
+def canonical_key(key: str) -> str:
+  """The dotted config path an override key names (ALIASES resolved)."""
+  return ALIASES.get(key, key)
+
+
+def apply_overrides(config: dict, overrides: Sequence[str]) -> dict:
+  """Applies "a.b=value" strings to a copy of config (keys may be ALIASES)."""
   config = copy.deepcopy(config)
   for item in overrides:
     if "=" not in item:
       raise MerjaxError(f"override '{item}' is not key=value")
     key, text = item.split("=", 1)
-    if key == "data.modality":
-      key = "data.inputs.image"
-    set_path(config, key, parse_value(text))
+    set_path(config, canonical_key(key), parse_value(text))
   return config

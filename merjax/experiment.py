@@ -1,8 +1,9 @@
 """One LOSO (or split / cross-dataset) run: config -> data -> trainer -> run directory.
 
 The run directory holds config.json (the full resolved config), predictions.csv
-(appended as each group of folds finishes), metrics.json, results.md and
-results.csv.
+(appended as each group of folds finishes), progress.json (finished groups,
+for resuming), checkpoints/ (merjax/training/checkpoint.py), history.json,
+metrics.json, results.md and results.csv.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Mapping
@@ -25,7 +27,7 @@ from merjax.errors import MerjaxError
 from merjax.evaluation import aggregate, tables
 from merjax.modalities.stage import stage_inputs
 from merjax.models.registry import build_model
-from merjax.training import losses, optim, strategies
+from merjax.training import checkpoint, losses, optim, strategies
 from merjax.training import trainer as trainer_lib
 
 PREDICTION_COLUMNS = ("dataset", "subject", "clip", "fold", "seed", "label", "pred")
@@ -135,28 +137,28 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       patience=int(train["selection"].get("patience", 10)),
       eval_batch_size=int(train.get("eval_batch_size", 64)),
       param_dtype=train.get("param_dtype", "float32"),
-      standardize=bool(config["data"].get("standardize", False)))
+      standardize=bool(config["data"].get("standardize", False)),
+      loss_config=dict(train["loss"]))
 
 
 class PredictionWriter:
-  """Appends each finished group's predictions to predictions.csv."""
+  """Appends finished members' predictions to one predictions.csv."""
 
-  def __init__(self, path: str, prepared: PreparedData, folds: protocols.Folds):
-    self.path, self.prepared, self.folds = path, prepared, folds
-    self.failed: list[str] = []
-    with open(path, "w", newline="") as f:
-      csv.writer(f).writerow(PREDICTION_COLUMNS + tuple(
-          f"logit_{c}" for c in prepared.class_names))
+  def __init__(self, path: str, prepared: PreparedData, fold_names, fresh: bool = True):
+    self.path, self.prepared, self.fold_names = path, prepared, fold_names
+    if fresh or not os.path.exists(path):
+      with open(path, "w", newline="") as f:
+        csv.writer(f).writerow(PREDICTION_COLUMNS + tuple(
+            f"logit_{c}" for c in prepared.class_names))
 
   def __call__(self, results: list[strategies.MemberResult]):
     p = self.prepared
     with open(self.path, "a", newline="") as f:
       writer = csv.writer(f)
       for r in results:
-        fold_name = self.folds.names[r.fold]
         if r.failed:
-          self.failed.append(f"seed {r.seed} fold {fold_name}")
           continue
+        fold_name = self.fold_names[r.fold]
         preds = r.logits.argmax(-1)
         for i, pred, logits in zip(r.test_idx, preds, r.logits):
           clip = p.clips[i]
@@ -165,15 +167,160 @@ class PredictionWriter:
                           + [f"{v:.6g}" for v in logits])
 
 
-def run(config: dict, workdir: str, log=None) -> dict:
-  """Trains every (seed, fold) member of the config and writes the run directory.
+PROGRESS_FILE = "progress.json"
+
+
+class Ledger:
+  """`progress.json` of a run directory: per program its group size, finished
+  groups and their members' histories, and the size of every output file
+  after the last finished group (anything past it is cut on resume). Written
+  atomically after each group."""
+
+  def __init__(self, workdir: str, fresh: bool):
+    self.workdir = workdir
+    self.path = os.path.join(workdir, PROGRESS_FILE)
+    if fresh or not os.path.exists(self.path):
+      self.data = {"programs": {}, "files": {}}
+    else:
+      with open(self.path) as f:
+        self.data = json.load(f)
+
+  def program(self, key: str) -> dict:
+    return self.data["programs"].setdefault(
+        key, {"group_size": None, "num_groups": None, "groups_done": [], "members": []})
+
+  def cut_partial_rows(self) -> None:
+    """Truncates every output file to its size at the last finished group."""
+    for rel, size in self.data["files"].items():
+      path = os.path.join(self.workdir, rel)
+      if os.path.exists(path) and os.path.getsize(path) > size:
+        os.truncate(path, size)
+
+  def commit(self, paths) -> None:
+    for path in paths:
+      self.data["files"][os.path.relpath(path, self.workdir)] = os.path.getsize(path)
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(self.data, f)
+    os.replace(tmp, self.path)
+
+  def members(self) -> list[dict]:
+    """Every finished member's history, in member order per program."""
+    out = []
+    for program in self.data["programs"].values():
+      out += sorted(program["members"], key=lambda m: m["member"])
+    return out
+
+
+def _first_difference(a, b, path="") -> str | None:
+  """The first dotted key where two JSON trees differ."""
+  if isinstance(a, dict) and isinstance(b, dict):
+    for k in sorted(set(a) | set(b)):
+      d = _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+      if d:
+        return d
+    return None
+  return None if a == b else f"{path or 'config'}: {a!r} there, {b!r} now"
+
+
+def start_workdir(workdir: str, config: dict, restart: bool, log) -> bool:
+  """Prepares `workdir` and returns True when it holds an interrupted run of
+  the same config to resume. A different config there is an error (unless
+  `restart`, which discards what the directory holds)."""
+  os.makedirs(workdir, exist_ok=True)
+  config_path = os.path.join(workdir, "config.json")
+  progress_path = os.path.join(workdir, PROGRESS_FILE)
+  as_json = json.loads(json.dumps(config, sort_keys=True))
+  resuming = False
+  if os.path.exists(progress_path) and os.path.exists(config_path) and not restart:
+    with open(config_path) as f:
+      saved = json.load(f)
+    difference = _first_difference(saved, as_json)
+    if difference:
+      raise MerjaxError(f"{workdir} holds a run with another config ({difference}); resume it "
+                        f"with its own config, or pass --restart or another --workdir")
+    resuming = True
+  else:
+    for name in (PROGRESS_FILE, "checkpoints"):
+      path = os.path.join(workdir, name)
+      if os.path.isdir(path):
+        shutil.rmtree(path)
+      elif os.path.exists(path):
+        os.remove(path)
+    with open(config_path, "w") as f:
+      json.dump(config, f, indent=2, sort_keys=True)
+  return resuming
+
+
+def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.MemberTables,
+                  fns: trainer_lib.FoldFunctions, *, ledger: Ledger, key: str,
+                  fold_names, route, checkpoint_dir: str, log) -> list[dict]:
+  """Trains the members of one compiled program, resuming from the ledger and
+  the checkpoints; `route(result)` gives the PredictionWriter of a member.
+  Returns the program's finished member records."""
+  train = config["train"]
+  strategy = train.get("strategy", "sequential")
+  chunk = int(train.get("chunk", 2))
+  progress = ledger.program(key)
+  group_size = progress["group_size"] or int(train.get("group_size", 0))
+  if group_size <= 0:
+    data = {"inputs": prepared.inputs, "y": prepared.y_N}
+    group_size = strategies.auto_group_size(fns, data, tables_, strategy, chunk)
+  num_groups = len(strategies.member_groups(len(tables_), group_size))
+  if progress["groups_done"]:
+    log(f"resuming: {len(progress['groups_done'])} of {num_groups} groups already done")
+  progress.update(group_size=group_size, num_groups=num_groups)
+  checkpointer = None
+  if train.get("save_final", True) or int(train.get("checkpoint_every", 0)) > 0:
+    checkpointer = checkpoint.RunCheckpointer(checkpoint_dir, int(train.get("checkpoint_every", 0)),
+                                              save_final=bool(train.get("save_final", True)))
+  writers = {}
+
+  def group_done(g, results):
+    for r in results:
+      writer = route(r)
+      writers[writer.path] = writer
+      writer([r])
+      progress["members"].append({
+          "member": r.member, "combo": r.combo, "seed": r.seed, "fold": fold_names[r.fold],
+          "loss": r.loss_history, "selected_epoch": r.selected_epoch, "failed": r.failed,
+          "predictions": os.path.relpath(writer.path, ledger.workdir)})
+    progress["groups_done"].append(g)
+    ledger.commit(list(writers))
+
+  log(f"program {key}: {len(tables_)} members, {train['epochs']} epochs x "
+      f"{fns.steps_per_epoch} steps, selection {_label_of_run(config)}, strategy {strategy}, "
+      f"group {group_size}, device {jax.devices()[0].platform}")
+  strategies.run_members(
+      fns, {"inputs": prepared.inputs, "y": prepared.y_N}, tables_,
+      epochs=int(train["epochs"]), strategy=strategy, group_size=group_size, chunk=chunk,
+      on_group_done=group_done, done_groups=progress["groups_done"],
+      checkpointer=checkpointer)
+  if checkpointer is not None:
+    checkpointer.close()
+  return progress["members"]
+
+
+def failed_members(records: list[dict], predictions: str) -> list[str]:
+  """"seed S fold F" of the failed members that write to `predictions` (relative path)."""
+  return [f"seed {m['seed']} fold {m['fold']}" for m in records
+          if m["failed"] and m["predictions"] == predictions]
+
+
+def write_history(workdir: str, records: list[dict]) -> None:
+  with open(os.path.join(workdir, "history.json"), "w") as f:
+    json.dump([{k: m[k] for k in ("seed", "fold", "loss", "selected_epoch", "failed")}
+               for m in records], f)
+
+
+def run(config: dict, workdir: str, log=None, restart: bool = False) -> dict:
+  """Trains every (seed, fold) member of the config and writes the run directory;
+  resumes an interrupted run of the same config in `workdir`.
 
   Returns the metrics dict written to metrics.json.
   """
   log = log or (lambda s: print(s, file=sys.stderr, flush=True))
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    json.dump(config, f, indent=2, sort_keys=True)
+  resuming = start_workdir(workdir, config, restart, log)
   prepared = prepare_data(config, log)
   train = config["train"]
   seeds = [int(train.get("seed", 0)) + i for i in range(int(train.get("seeds", 1)))]
@@ -183,29 +330,21 @@ def run(config: dict, workdir: str, log=None) -> dict:
       val_subjects=int(selection.get("val_subjects", 1)))
   model = build_model(config["model"], len(prepared.class_names))
   fns = build_fold_functions(config, model, tables_, tuple(prepared.inputs))
-  strategy = train.get("strategy", "sequential")
-  data = {"inputs": prepared.inputs, "y": prepared.y_N}
-  group_size = int(train.get("group_size", 0))
-  if group_size <= 0:
-    group_size = strategies.auto_group_size(fns, data, tables_, strategy,
-                                            int(train.get("chunk", 2)))
-  log(f"run: {len(prepared.folds)} folds x {len(seeds)} seed(s) = {len(tables_)} members, "
-      f"{train['epochs']} epochs x {fns.steps_per_epoch} steps, selection "
-      f"{_label_of_run(config)}, strategy {strategy}, group {group_size}, "
-      f"device {jax.devices()[0].platform}")
-  writer = PredictionWriter(os.path.join(workdir, "predictions.csv"), prepared,
-                            prepared.folds)
-  results = strategies.run_members(
-      fns, data, tables_,
-      epochs=int(train["epochs"]), strategy=strategy, group_size=group_size,
-      chunk=int(train.get("chunk", 2)), on_group_done=writer)
-  with open(os.path.join(workdir, "history.json"), "w") as f:
-    json.dump([{"seed": r.seed, "fold": prepared.folds.names[r.fold],
-                "loss": r.loss_history, "selected_epoch": r.selected_epoch,
-                "failed": r.failed} for r in results], f)
-  metrics = score_run(workdir, config, prepared.class_names, writer.failed,
-                      prepared.folds.skipped)
-  return metrics
+  ledger = Ledger(workdir, fresh=not resuming)
+  if resuming:
+    log(f"resuming the interrupted run in {workdir}")
+    ledger.cut_partial_rows()
+  log(f"run: {len(prepared.folds)} folds x {len(seeds)} seed(s) = {len(tables_)} members")
+  path = os.path.join(workdir, "predictions.csv")
+  writer = PredictionWriter(path, prepared, prepared.folds.names, fresh=not resuming)
+  ledger.commit([path])
+  records = train_program(config, prepared, tables_, fns, ledger=ledger, key="0",
+                          fold_names=prepared.folds.names, route=lambda r: writer,
+                          checkpoint_dir=os.path.join(workdir, "checkpoints", "program_0"),
+                          log=log)
+  write_history(workdir, records)
+  return score_run(workdir, config, prepared.class_names,
+                   failed_members(records, "predictions.csv"), prepared.folds.skipped)
 
 
 def score_run(workdir: str, config: Mapping, class_names, failed=(), skipped=()) -> dict:

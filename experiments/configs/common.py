@@ -29,6 +29,8 @@ def base_config():
           "selection": {"rule": "last", "val_subjects": 1, "patience": 10},
           "strategy": "sequential",    # vmap | sequential | chunked (see docs/benchmarks.md)
           "group_size": 0,             # members per compiled call; 0 = auto (memory estimate)
+          "checkpoint_every": 5,       # epochs between checkpoints of the group in flight; 0 = none
+          "save_final": True,          # keep each fold model (checkpoints/final) for experiments.predict
           "chunk": 2,                  # members per vmap chunk for "chunked"
           "seed": 0,
           "seeds": 1,

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from merjax.errors import MerjaxError
+from merjax.models import layers
 from merjax.models.backbones import convnext, efficientnet, mobilevit, resnet
 from merjax.models.backbones.common import resolve_dtype
 
@@ -70,6 +71,7 @@ class DIANet(nn.Module):
   """Two (or one) backbone streams -> 512-d f1, f2 -> fusion -> projection -> MLP.
 
   Returns {"logits": B x K (float32), "f1": B x D, "f2": B x D} (`streams=1`: no "f2")."""
+  TRACEABLE_FIELDS = ("dropout",)         # sweep values traced per member
   num_classes: int
   backbone: str = "efficientnetv2_s"      # Table 2: resnet18 | efficientnetv2_s | convnext_tiny | mobilevit_s
   backbone_options: Any = None            # {backbone name: {trunk field: value}} (small test trunks)
@@ -159,7 +161,7 @@ class DIANet(nn.Module):
 
   def _classifier(self, h_BxD, train):
     h = nn.relu(nn.Dense(self.mlp_hidden, dtype=self.dtype, name="fc1")(h_BxD))
-    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    h = layers.Dropout(self.dropout)(h, deterministic=not train)
     return nn.Dense(self.num_classes, dtype=self.dtype, name="fc2")(h).astype(jnp.float32)
 
   @nn.compact

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.models import layers
+
 
 def gradient_magnitude(x_BxHxWxC: jax.Array, border: str = "diff") -> jax.Array:
   """Eq. 6-7: |X(i, j+1) - X(i, j)| + |X(i+1, j) - X(i, j)| per channel, B x H x W x C.
@@ -100,7 +102,7 @@ class ResidualAttentionBlock(nn.Module):
   attention_add_input: bool = True
   gamma_init: float = 0.0
   qk_reduction: int = 8
-  dropout_rate: float = 0.1
+  dropout_rate: float = 0.1                     # may be a traced sweep value
   attention_impl: str = "plain"
   dtype: Any = jnp.float32
 
@@ -125,7 +127,7 @@ class ResidualAttentionBlock(nn.Module):
                         gamma_init=self.gamma_init, impl=self.attention_impl, dtype=self.dtype,
                         name="self_attention")(y)
     y = nn.relu(y)
-    return nn.Dropout(self.dropout_rate)(y, deterministic=not train)
+    return layers.Dropout(self.dropout_rate)(y, deterministic=not train)
 
 
 class MEGANet(nn.Module):
@@ -133,6 +135,7 @@ class MEGANet(nn.Module):
 
   Returns {"logits": B x K, "gradient_attention": B x H x W x 1} (all ones when the block is ablated).
   """
+  TRACEABLE_FIELDS = ("dropout_rate",)          # sweep values traced per member
   num_classes: int
   num_blocks: int = 3                           # Table VI: 2, 3 or 4
   widths: tuple[int, ...] = (64, 128, 256, 512)  # the first `num_blocks` are used

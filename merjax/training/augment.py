@@ -25,23 +25,30 @@ def _affine_sample(x_HxWxC, angle, shift_yx):
   return jax.vmap(sample, in_axes=-1, out_axes=-1)(x_HxWxC).astype(x_HxWxC.dtype)
 
 
+def _enabled(value) -> bool:
+  """A traced strength (a per-member sweep value) is always on; a constant when non-zero."""
+  return isinstance(value, jax.Array) or bool(value)
+
+
 def augment_sample(key, x, config: Mapping):
   """Augments one sample x (H x W x C, or T x H x W x C with one transform for
   all frames). config: {"flip": bool, "rotate_deg": max |angle| or a list of
-  allowed angles, "translate_px": max shift}."""
+  allowed angles, "translate_px": max shift}; the two strengths may be traced
+  scalars."""
   k_flip, k_rot, k_shift = jax.random.split(key, 3)
   frames = x if x.ndim == 4 else x[None]
   if config.get("flip", False):
     flip = jax.random.bernoulli(k_flip)
     frames = jnp.where(flip, frames[:, :, ::-1], frames)
   rotate = config.get("rotate_deg", 0.0)
-  translate = float(config.get("translate_px", 0.0))
-  if rotate or translate:
+  translate = config.get("translate_px", 0.0)
+  if _enabled(rotate) or _enabled(translate):
     if isinstance(rotate, (list, tuple)):
       choices = jnp.asarray([0.0] + [float(a) for a in rotate])
       angle = jax.random.choice(k_rot, choices)
     else:
       angle = jax.random.uniform(k_rot, minval=-rotate, maxval=rotate)
+    translate = jnp.asarray(translate, jnp.float32)
     shift = jax.random.uniform(k_shift, (2,), minval=-translate, maxval=translate)
     frames = jax.vmap(lambda f: _affine_sample(f, jnp.deg2rad(angle), shift))(frames)
   return frames if x.ndim == 4 else frames[0]
@@ -50,7 +57,7 @@ def augment_sample(key, x, config: Mapping):
 def augment_batch(key, batch: Mapping[str, jax.Array], config: Mapping, roles):
   """Augments the arrays of `roles` in a batch, the same transform per sample
   across roles (so apex and flow stay aligned)."""
-  if not roles or not any(config.get(k) for k in ("flip", "rotate_deg", "translate_px")):
+  if not roles or not any(_enabled(config.get(k, 0)) for k in ("flip", "rotate_deg", "translate_px")):
     return dict(batch)
   b = next(iter(batch.values())).shape[0]
   keys = jax.random.split(key, b)

@@ -78,6 +78,7 @@ class MemberResult:
   member: int
   seed: int
   fold: int
+  combo: int
   test_idx: np.ndarray
   logits: np.ndarray | None
   failed: bool
@@ -128,11 +129,6 @@ def auto_group_size(fns: FoldFunctions, data, tables: MemberTables, strategy: st
   return int(max(1, min(len(tables), budget // per_member)))
 
 
-def _groups(num_members: int, group_size: int) -> list[list[int]]:
-  return [list(range(i, min(i + group_size, num_members)))
-          for i in range(0, num_members, group_size)]
-
-
 class Progress:
   """Prints compile, epoch and group progress with elapsed time and ETA to stderr."""
 
@@ -142,6 +138,7 @@ class Progress:
     self.min_interval = min_interval
     self.start = time.perf_counter()
     self._last = -math.inf
+    self._first = (None, 0, 0.0)
     self.group_seconds: list[float] = []
 
   def say(self, text: str):
@@ -149,13 +146,14 @@ class Progress:
 
   def epoch(self, group: int, epoch: int, loss: float, group_start: float, force=False):
     now = time.perf_counter()
-    if epoch == 1:
-      self._first_epoch_end = now     # the first epoch includes compilation
+    if self._first[0] != group:     # a group's first epoch (maybe after a resume) includes compilation
+      self._first = (group, epoch, now)
     if not force and now - self._last < self.min_interval and epoch != self.epochs:
       return
     self._last = now
-    if epoch > 1:
-      per_epoch = (now - self._first_epoch_end) / (epoch - 1)
+    _, first_epoch, first_end = self._first
+    if epoch > first_epoch:
+      per_epoch = (now - first_end) / (epoch - first_epoch)
     else:
       per_epoch = now - group_start
     this_left = per_epoch * (self.epochs - epoch)
@@ -166,26 +164,35 @@ class Progress:
              f"loss {loss:.4f} ETA {eta:.0f}s")
 
 
+def member_groups(num_members: int, group_size: int) -> list[list[int]]:
+  """Consecutive groups of member indices (the last may be shorter)."""
+  return [list(range(i, min(i + group_size, num_members)))
+          for i in range(0, num_members, group_size)]
+
+
 def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
                 epochs: int, strategy: str, group_size: int, chunk: int = 2,
-                on_group_done: Callable[[list[MemberResult]], None] | None = None,
-                progress: Progress | None = None, skip_members=()) -> list[MemberResult]:
+                on_group_done: Callable[[int, list[MemberResult]], None] | None = None,
+                progress: Progress | None = None, done_groups=(),
+                checkpointer=None) -> list[MemberResult]:
   """Trains all members in groups of `group_size` and returns their results.
 
   Each group is one set of compiled calls (init, `epochs` x epoch, predict);
-  `on_group_done` receives the group's results as soon as it finishes, so an
-  interrupted run loses only the group in flight. Groups are padded with
-  copies of their last member (discarded) so every group has the same shape
-  and the programs compile once. Members in `skip_members` (already done in an
-  earlier, interrupted run) are not trained again.
+  `on_group_done(group index, results)` runs as soon as a group finishes, so
+  an interrupted run loses at most the group in flight. Groups are padded
+  with copies of their last member (discarded) so every group has the same
+  shape and the programs compile once. Groups in `done_groups` (finished in
+  an earlier, interrupted run) are skipped; with a `checkpointer`
+  (merjax/training/checkpoint.py) the group in flight is saved every k epochs,
+  resumed from its newest checkpoint, and each finished group's state is kept.
   """
-  todo = [m for m in range(len(tables)) if m not in set(skip_members)]
   devices = jax.devices()
   mesh = None
   if len(devices) > 1:
     group_size = math.ceil(group_size / len(devices)) * len(devices)
     mesh = jax.make_mesh((len(devices),), ("fold",))
-  groups = _groups(len(todo), group_size)
+  groups = member_groups(len(tables), group_size)
+  todo = [g for g in range(len(groups)) if g not in set(done_groups)]
   programs = compile_group_programs(fns, strategy, chunk, mesh)
   progress = progress or Progress(len(groups), epochs)
   data = jax.tree.map(jnp.asarray, data)
@@ -193,42 +200,52 @@ def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
     P = jax.sharding.PartitionSpec
     data = jax.device_put(data, jax.sharding.NamedSharding(mesh, P()))
   results = []
-  for g, positions in enumerate(groups):
-    members = [todo[p] for p in positions]
+  for i, g in enumerate(todo):
+    members = groups[g]
     padded = members + [members[-1]] * (group_size - len(members))
     rows = jax.tree.map(jnp.asarray, tables.device_rows(padded))
     if mesh is not None:
       rows = jax.device_put(rows, jax.sharding.NamedSharding(mesh, P("fold")))
     group_start = time.perf_counter()
-    if g == 0:
+    if i == 0:
       progress.say(f"compiling ({strategy}, {group_size} members per group, "
                    f"{len(devices)} device(s))")
     state = programs.init(data, rows)
-    history = []
-    for e in range(1, epochs + 1):
+    history, start = [], 1
+    resumed = checkpointer.restore_latest(g, state) if checkpointer else None
+    if resumed is not None:
+      done_epochs, state, history = resumed
+      start = done_epochs + 1
+      progress.say(f"group {g + 1}/{len(groups)}: resumed from the epoch {done_epochs} checkpoint")
+    for e in range(start, epochs + 1):
       state, metrics = programs.epoch(data, state, rows)
       loss = np.asarray(metrics["loss"])
       history.append(loss)
       alive = np.asarray(metrics["alive"])[:len(members)]
       shown = loss[:len(members)][alive]
       progress.epoch(g, e, float(shown.mean()) if shown.size else float("nan"),
-                     group_start, force=(g == 0 and e == 1))
+                     group_start, force=(i == 0 and e == start))
+      if checkpointer is not None and checkpointer.due(e, epochs):
+        checkpointer.save_latest(g, e, state, history)
     logits = np.asarray(programs.predict(data, state, rows))
+    if checkpointer is not None:
+      checkpointer.save_final(g, state, padded)
     alive = np.asarray(state["alive"])
     best_epoch = np.asarray(state["best_epoch"]) if "best_epoch" in state else None
     group_results = []
-    for i, m in enumerate(members):
+    for j, m in enumerate(members):
       n_test = int(tables.n_test_M[m])
       group_results.append(MemberResult(
           member=m, seed=int(tables.seed_M[m]), fold=int(tables.fold_M[m]),
+          combo=int(tables.combo_M[m]),
           test_idx=tables.test_MxP[m, :n_test].copy(),
-          logits=logits[i, :n_test] if alive[i] else None,
-          failed=not bool(alive[i]),
-          loss_history=[float(h[i]) for h in history],
-          selected_epoch=int(best_epoch[i]) if best_epoch is not None else epochs))
+          logits=logits[j, :n_test] if alive[j] else None,
+          failed=not bool(alive[j]),
+          loss_history=[float(h[j]) for h in history],
+          selected_epoch=int(best_epoch[j]) if best_epoch is not None else epochs))
     progress.group_seconds.append(time.perf_counter() - group_start)
     progress.say(f"group {g + 1}/{len(groups)} done ({len(members)} members)")
     if on_group_done is not None:
-      on_group_done(group_results)
+      on_group_done(g, group_results)
     results.extend(group_results)
   return results

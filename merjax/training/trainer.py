@@ -24,6 +24,8 @@ from flax import linen as nn
 
 from merjax.data.protocols import Folds, fold_seed
 from merjax.training import augment as augment_lib
+from merjax.training import hparams as hparams_lib
+from merjax.training import losses
 
 # Selection rules: "last" epoch (default), "inner_val" (lowest loss on held-out
 # training subjects, with patience), "oracle" (best test accuracy: labelled).
@@ -39,6 +41,8 @@ class MemberTables:
   n_train_M, n_val_M, n_test_M: valid counts.
   seed_M, fold_M: the seed and the fold index of each member.
   key_seed_M: the integer each member's PRNG key is made from.
+  combo_M: the sweep combination of each member (0 without a sweep).
+  hparams: {dotted config key: values_M}, the traced hyperparameters.
   """
   train_MxN: np.ndarray
   n_train_M: np.ndarray
@@ -49,6 +53,8 @@ class MemberTables:
   seed_M: np.ndarray
   fold_M: np.ndarray
   key_seed_M: np.ndarray
+  combo_M: np.ndarray
+  hparams: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
   def __len__(self):
     return len(self.seed_M)
@@ -56,10 +62,13 @@ class MemberTables:
   def device_rows(self, rows) -> dict[str, np.ndarray]:
     """The arrays a member function reads, for the given member rows."""
     rows = np.asarray(rows)
-    return {"train": self.train_MxN[rows], "n_train": self.n_train_M[rows],
-            "val": self.val_MxV[rows], "n_val": self.n_val_M[rows],
-            "test": self.test_MxP[rows], "n_test": self.n_test_M[rows],
-            "key_seed": self.key_seed_M[rows]}
+    out = {"train": self.train_MxN[rows], "n_train": self.n_train_M[rows],
+           "val": self.val_MxV[rows], "n_val": self.n_val_M[rows],
+           "test": self.test_MxP[rows], "n_test": self.n_test_M[rows],
+           "key_seed": self.key_seed_M[rows]}
+    if self.hparams:
+      out["hparams"] = {k: v[rows] for k, v in self.hparams.items()}
+    return out
 
 
 def _pad_rows(rows: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,17 +79,22 @@ def _pad_rows(rows: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarr
 
 
 def member_tables(folds: Folds, seeds, subject_N, *, selection: str = "last",
-                  val_subjects: int = 1) -> MemberTables:
-  """Builds the member tables for every (seed, fold).
+                  val_subjects: int = 1, combos=None) -> MemberTables:
+  """Builds the member tables for every (combo, seed, fold), combo-major.
 
+  `combos`: a list of {dotted key: number} traced hyperparameters, the same
+  keys in each (default: one combination with none). A member's PRNG key
+  depends on (seed, fold name) only, so every combination starts from the
+  same initialisation and data order (common random numbers).
   With selection "inner_val", `val_subjects` training subjects per member are
   moved from its train set to its validation set, chosen by a generator seeded
   from (seed, fold name) alone.
   """
   subject_N = np.asarray(subject_N)
   n = len(subject_N)
-  trains, vals, tests, seed_M, fold_M, key_M = [], [], [], [], [], []
-  for seed in seeds:
+  combos = list(combos) if combos else [{}]
+  trains, vals, tests, seed_M, fold_M, key_M, combo_M = [], [], [], [], [], [], []
+  for c, seed in ((c, seed) for c in range(len(combos)) for seed in seeds):
     for f, name in enumerate(folds.names):
       train = np.flatnonzero(folds.train_FxN[f])
       val = np.zeros(0, np.int64)
@@ -97,12 +111,15 @@ def member_tables(folds: Folds, seeds, subject_N, *, selection: str = "last",
       seed_M.append(seed)
       fold_M.append(f)
       key_M.append(fold_seed(seed, name))
+      combo_M.append(c)
   train_MxN, n_train = _pad_rows(trains, n)
   val_MxV, n_val = _pad_rows(vals, max(len(v) for v in vals))
   test_MxP, n_test = _pad_rows(tests, max(len(t) for t in tests))
+  combo_M = np.asarray(combo_M)
+  hparams = {k: np.asarray([combos[c][k] for c in combo_M], np.float32) for k in combos[0]}
   return MemberTables(train_MxN, n_train, val_MxV, n_val, test_MxP, n_test,
                       np.asarray(seed_M), np.asarray(fold_M),
-                      np.asarray(key_M, np.uint32))
+                      np.asarray(key_M, np.uint32), combo_M, hparams)
 
 
 def _where(cond, new, old):
@@ -130,6 +147,22 @@ class FoldFunctions:
   eval_batch_size: int = 64
   param_dtype: str = "float32"
   standardize: bool = False     # per-channel mean/std of the member's train set
+  loss_config: Mapping | None = None   # rebuilds the loss with traced options
+
+  def _for_member(self, row) -> "FoldFunctions":
+    """These functions with the member's traced hyperparameters (row["hparams"])
+    put into its model fields, loss options and augmentation strengths."""
+    if not row.get("hparams"):
+      return self
+    parts = hparams_lib.split(row["hparams"])
+    changes = {}
+    if parts["model"]:
+      changes["model"] = self.model.clone(**parts["model"])
+    if parts["loss"]:
+      changes["loss_fn"] = losses.make_loss({**self.loss_config, **parts["loss"]})
+    if parts["augment"]:
+      changes["augment"] = {**self.augment, **parts["augment"]}
+    return dataclasses.replace(self, **changes)
 
   def _norm_stats(self, data, row):
     """role -> (mean_C, std_C) over the member's training samples (all pixels)."""
@@ -177,6 +210,20 @@ class FoldFunctions:
   # --- member functions ---------------------------------------------------
   def init(self, data, row):
     """Initial state of one member."""
+    return self._for_member(row)._init(data, row)
+
+  def epoch(self, data, state, row):
+    """One epoch for one member: ceil(n_train / B) steps over a fresh shuffle.
+
+    Returns (state, {"loss": mean train loss, "score": selection score}).
+    """
+    return self._for_member(row)._epoch(data, state, row)
+
+  def predict(self, data, state, row):
+    """Test logits (P x K, padded) with the selected parameters."""
+    return self._for_member(row)._predict(data, state, row)
+
+  def _init(self, data, row):
     key = jax.random.key(row["key_seed"])
     key, k_init, k_drop = jax.random.split(key, 3)
     sample = {r: x[:1] for r, x in data["inputs"].items()}
@@ -187,7 +234,9 @@ class FoldFunctions:
     params, batch_stats = _cast_floats((params, batch_stats), dtype)
     state = {
         "params": params, "batch_stats": batch_stats,
-        "opt_state": _cast_floats(self.tx.init(params), dtype),
+        "opt_state": _cast_floats(hparams_lib.inject_optimizer(
+            self.tx.init(params),
+            hparams_lib.split(row.get("hparams", {}))["optimizer"]), dtype),
         "key": key, "alive": jnp.asarray(True), "epoch": jnp.asarray(0, jnp.int32),
         "norm": self._norm_stats(data, row) if self.standardize else {},
     }
@@ -199,11 +248,7 @@ class FoldFunctions:
                    stopped=jnp.asarray(False))
     return state
 
-  def epoch(self, data, state, row):
-    """One epoch for one member: ceil(n_train / B) steps over a fresh shuffle.
-
-    Returns (state, {"loss": mean train loss, "score": selection score}).
-    """
+  def _epoch(self, data, state, row):
     b = self.batch_size
     n = row["train"].shape[0]
     n_train = jnp.maximum(row["n_train"], 1)
@@ -275,8 +320,7 @@ class FoldFunctions:
     valid = jnp.arange(idx.shape[0]) < count
     return jnp.sum(hit & valid) / jnp.maximum(count, 1)
 
-  def predict(self, data, state, row):
-    """Test logits (P x K, padded) with the selected parameters."""
+  def _predict(self, data, state, row):
     if self.selection == "last":
       params, batch_stats = state["params"], state["batch_stats"]
     else:
