@@ -62,10 +62,13 @@ def load_clips(data_cfg: Mapping) -> list[Clip]:
 
 
 def label_protocol(data_cfg: Mapping, clips) -> protocols.LabelProtocol:
-  """data.protocol, else the dataset's default protocol (merjax/data/labels.py),
-  else every label present (synthetic: in CLASS_NAMES order; others sorted)."""
+  """data.protocol, else the dataset's default protocol (merjax/data/labels.py;
+  for --dataset tfds that of the dataset it holds), else every label present (synthetic: in CLASS_NAMES order; others sorted)."""
   from merjax.data import labels  # pylint: disable=import-outside-toplevel
   name = data_cfg.get("protocol") or labels.DEFAULT_PROTOCOL.get(data_cfg["dataset"])
+  datasets = {c.dataset for c in clips}
+  if not name and data_cfg["dataset"] == "tfds" and len(datasets) == 1:
+    name = labels.DEFAULT_PROTOCOL.get(datasets.pop())   # a prepared TFDS copy of one dataset
   if not name:
     if data_cfg["dataset"] == "synthetic":
       from merjax.data.synthetic import CLASS_NAMES  # pylint: disable=import-outside-toplevel
