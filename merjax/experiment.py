@@ -141,7 +141,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       eval_batch_size=int(train.get("eval_batch_size", 64)),
       param_dtype=train.get("param_dtype", "float32"),
       standardize=bool(config["data"].get("standardize", False)),
-      loss_config=dict(train["loss"]))
+      loss_config=dict(train["loss"]),
+      max_steps=int(train.get("total_steps", 0)))
 
 
 class PredictionWriter:
@@ -264,6 +265,9 @@ def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.
   train = config["train"]
   strategy = train.get("strategy", "sequential")
   chunk = int(train.get("chunk", 2))
+  epochs = int(train["epochs"])
+  if fns.max_steps > 0:
+    epochs = trainer_lib.epochs_for_steps(tables_, fns.batch_size, fns.max_steps)
   progress = ledger.program(key)
   group_size = progress["group_size"] or int(train.get("group_size", 0))
   if group_size <= 0:
@@ -291,12 +295,13 @@ def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.
     progress["groups_done"].append(g)
     ledger.commit(list(writers))
 
-  log(f"program {key}: {len(tables_)} members, {train['epochs']} epochs x "
+  budget = f" (train.total_steps={fns.max_steps})" if fns.max_steps > 0 else ""
+  log(f"program {key}: {len(tables_)} members, {epochs} epochs{budget} x "
       f"{fns.steps_per_epoch} steps, selection {_label_of_run(config)}, strategy {strategy}, "
       f"group {group_size}, device {jax.devices()[0].platform}")
   strategies.run_members(
       fns, {"inputs": prepared.inputs, "y": prepared.y_N}, tables_,
-      epochs=int(train["epochs"]), strategy=strategy, group_size=group_size, chunk=chunk,
+      epochs=epochs, strategy=strategy, group_size=group_size, chunk=chunk,
       on_group_done=group_done, done_groups=progress["groups_done"],
       checkpointer=checkpointer)
   if checkpointer is not None:

@@ -22,6 +22,7 @@ def base_config():
       },
       "train": {
           "epochs": 10,
+          "total_steps": 0,            # > 0: train each member this many optimizer steps (overrides epochs)
           "batch_size": 32,
           "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0},
           "loss": {"name": "cross_entropy"},

@@ -148,6 +148,7 @@ class FoldFunctions:
   param_dtype: str = "float32"
   standardize: bool = False     # per-channel mean/std of the member's train set
   loss_config: Mapping | None = None   # rebuilds the loss with traced options
+  max_steps: int = 0            # > 0: each member stops after this many optimizer steps
 
   def _for_member(self, row) -> "FoldFunctions":
     """These functions with the member's traced hyperparameters (row["hparams"])
@@ -278,6 +279,8 @@ class FoldFunctions:
       updates, new_opt = self.tx.update(grads, opt_state, params)
       new_params = optax.apply_updates(params, updates)
       in_range = s < own_steps
+      if self.max_steps > 0:     # train.total_steps: stop mid-epoch at the member's step budget
+        in_range &= state["epoch"] * own_steps + s < self.max_steps
       active = in_range & running & jnp.isfinite(loss)
       carry = _where(active, (new_params, new_stats, new_opt), carry)
       return carry, (loss, in_range)
@@ -286,7 +289,9 @@ class FoldFunctions:
     carry, (loss_S, in_range_S) = jax.lax.scan(
         step, carry, jnp.arange(self.steps_per_epoch))
     finite = jnp.all(jnp.isfinite(loss_S) | ~in_range_S)
-    mean_loss = jnp.sum(jnp.where(in_range_S, loss_S, 0.0)) / jnp.maximum(own_steps, 1)
+    taken = jnp.sum(in_range_S)
+    mean_loss = jnp.where(taken > 0, jnp.sum(jnp.where(in_range_S, loss_S, 0.0))
+                          / jnp.maximum(taken, 1), jnp.nan)
     params, batch_stats, opt_state = carry
     new = dict(state, params=params, batch_stats=batch_stats, opt_state=opt_state,
                key=key, alive=state["alive"] & (finite | ~running),
@@ -331,3 +336,10 @@ class FoldFunctions:
 def steps_per_epoch(tables: MemberTables, batch_size: int) -> int:
   """The most steps any member takes per epoch: ceil(max n_train / B)."""
   return max(1, math.ceil(int(tables.n_train_M.max()) / batch_size))
+
+
+def epochs_for_steps(tables: MemberTables, batch_size: int, total_steps: int) -> int:
+  """Epochs until every member has taken `total_steps` steps (the member with
+  the fewest steps per epoch decides)."""
+  fewest = max(1, math.ceil(int(tables.n_train_M.min()) / batch_size))
+  return math.ceil(total_steps / fewest)

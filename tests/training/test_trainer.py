@@ -1,6 +1,8 @@
 """The fold-parallel trainer: fold-parallel == fold alone, strategies agree,
 determinism, failed folds, selection rules."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -155,3 +157,22 @@ def test_standardize_uses_only_the_members_training_samples():
   x_train = data["inputs"]["image"][subject_N != "s1"]
   np.testing.assert_allclose(mean, x_train.mean(axis=(0, 1, 2)), rtol=1e-5)
   np.testing.assert_allclose(std, x_train.std(axis=(0, 1, 2)) + 1e-6, rtol=1e-4)
+
+
+def test_total_steps_stops_each_member_mid_epoch():
+  """train.total_steps: 18 training samples at batch 8 = 3 steps per epoch; a
+  budget of 4 steps takes 2 epochs and stops after step 4."""
+  data, subject_N = _data()
+  tables = trainer_lib.member_tables(protocols.loso_folds(subject_N), [0], subject_N)
+  fns = dataclasses.replace(_functions(tables, STSTNet(num_classes=K)), max_steps=4)
+  assert trainer_lib.epochs_for_steps(tables, 8, 4) == 2
+  row = jax.tree.map(lambda a: jnp.asarray(a[0]), tables.device_rows([0]))
+  data = jax.tree.map(jnp.asarray, data)
+  state = fns.init(data, row)
+  counts, losses_ = [], []
+  for _ in range(3):
+    state, metrics = jax.jit(fns.epoch)(data, state, row)
+    counts.append(int(state["opt_state"].count))
+    losses_.append(float(metrics["loss"]))
+  assert counts == [3, 4, 4]
+  assert np.isfinite(losses_[:2]).all() and np.isnan(losses_[2])   # no step: no loss
