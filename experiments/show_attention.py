@@ -1,13 +1,17 @@
 """MESTI beside MEGANet's gradient-attention map (the paper's Fig. 5 / Fig. 8) for a few clips per class.
 
+  python -m experiments.show_attention --workdir RUN [--fold NAME] [--out DIR] [--per-class 3]
   python -m experiments.show_attention [--dataset synthetic] [--out DIR] [--size 64]
       [--epochs 10] [--per-class 3] [key=value ...]
 
-No checkpoints exist yet, so a small MEGANet (widths 16/32/64, `--size` input) is trained
-in-process on one 90/10 split of the dataset with the paper's training (meganet config),
-then the map A = sigmoid(conv3x3(|dX| + |dY|)) of test clips (training clips when a class
-has too few) is drawn beside each clip's MESTI. Writes DIR/attention.png (and .json).
-Real data: --dataset casme2 data.root=/path/to/CASME2 data.protocol=casme2_5class.
+With --workdir, the saved model of one fold (--fold, default the first) of a finished
+MEGANet run (experiments.loso --model meganet) is loaded from its checkpoints and its
+held-out subject's clips come first. Without it, a small MEGANet (widths 16/32/64,
+`--size` input) is trained in-process on one 90/10 split of the dataset with the paper's
+training (meganet config). The map A = sigmoid(conv3x3(|dX| + |dY|)) of test clips
+(training clips when a class has too few) is drawn beside each clip's MESTI. Writes
+DIR/attention.png (and .json). Real data: --dataset casme2 data.root=/path/to/CASME2
+data.protocol=casme2_5class.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from merjax import config as config_lib
-from merjax import experiment
+from merjax import experiment, predict
 from merjax.errors import MerjaxError
 from merjax.models.registry import build_model
 from merjax.training import trainer as trainer_lib
@@ -59,6 +63,24 @@ def train_one(config: dict, log=print):
     log(f"epoch {e + 1}: loss {float(info['loss']):.4f} ({time.perf_counter() - t0:.0f}s)")
   variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
   return prepared, model, variables, np.asarray(prepared.folds.test_FxN[0])
+
+
+def load_trained(workdir: str, fold: str | None, log=print):
+  """(config, prepared, model, variables, test mask, input transform) of a finished run's
+  saved fold model."""
+  with open(os.path.join(workdir, "config.json")) as f:
+    config = json.load(f)
+  record, state = predict.load_member(workdir, fold)
+  log(f"loaded the fold {record['fold']} seed {record['seed']} model of {workdir}")
+  prepared = experiment.prepare_data(config, log)
+  norm = state.get("norm") or {}               # the fold's training-set standardisation
+  to_model = ((lambda x: (x - norm["image"][0]) / norm["image"][1]) if norm else (lambda x: x))
+  model = build_model(config["model"], len(prepared.class_names))
+  use_best = config["train"]["selection"]["rule"] != "last"
+  variables = {"params": state["best_params" if use_best else "params"],
+               "batch_stats": state["best_batch_stats" if use_best else "batch_stats"]}
+  test_N = np.asarray(prepared.folds.test_FxN[prepared.folds.names.index(record["fold"])])
+  return config, prepared, model, variables, test_N, to_model
 
 
 def pick_clips(y_N, test_N, per_class: int, num_classes: int) -> list[int]:
@@ -101,6 +123,8 @@ def plot(images, maps, titles, class_names, labels, path: str):
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--workdir", default=None, help="a finished MEGANet run to load")
+  parser.add_argument("--fold", default=None, help="with --workdir: the fold model to use")
   parser.add_argument("--dataset", default="synthetic")
   parser.add_argument("--out", default=None, help="output folder (default runs/attention-<time>)")
   parser.add_argument("--size", type=int, default=64)
@@ -111,18 +135,25 @@ def main(argv=None) -> int:
   out = args.out or os.path.join("runs", f"attention-{time.strftime('%Y%m%d-%H%M%S')}")
   log = lambda s: print(s, file=sys.stderr, flush=True)
   try:
-    config = small_config(args.dataset, args.size, args.epochs, args.overrides)
+    if args.workdir:
+      config, prepared, model, variables, test_N, to_model = load_trained(
+          args.workdir, args.fold, log)
+    else:
+      config = small_config(args.dataset, args.size, args.epochs, args.overrides)
     if config["model"]["name"] != "meganet":
       raise MerjaxError("show_attention draws MEGANet's gradient attention: model.name=meganet")
-    prepared, model, variables, test_N = train_one(config, log)
+    if not args.workdir:
+      prepared, model, variables, test_N = train_one(config, log)
+      to_model = lambda x: x
   except MerjaxError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   classes = prepared.class_names
   idx = pick_clips(prepared.y_N, test_N, args.per_class, len(classes))
   images = prepared.inputs["image"][idx]
+  model_images = to_model(images)
   outputs = jax.jit(lambda v, x: model.apply(v, {"image": x}, train=False))(
-      variables, jnp.asarray(images))
+      variables, jnp.asarray(model_images))
   maps = np.asarray(outputs["gradient_attention"])
   preds = np.asarray(outputs["logits"]).argmax(-1)
   labels = [int(prepared.y_N[i]) for i in idx]

@@ -38,6 +38,43 @@ def _run_class_names(workdir: str) -> list[str]:
   return [c[len("logit_"):] for c in header if c.startswith("logit_")]
 
 
+def _finished_records(workdir: str) -> dict[tuple[str, int], dict]:
+  """(program, member) -> the member's progress record, for every finished member."""
+  ledger = experiment.Ledger(workdir, fresh=False)
+  records = {(p, m["member"]): m for p, prog in ledger.data["programs"].items()
+             for m in prog["members"]}
+  if not records:
+    raise MerjaxError(f"{workdir}: no finished member (progress.json); nothing to predict with")
+  return records
+
+
+def _saved_groups(workdir: str, records):
+  """Yields (program, state of a finished group, its member indices) from the final checkpoints."""
+  for program in sorted({p for p, _ in records}):
+    ckpt = checkpoint.RunCheckpointer(
+        os.path.join(workdir, "checkpoints", f"program_{program}"), 0)
+    for g in ckpt.final_groups():
+      state, members = ckpt.restore_final(g)
+      yield program, state, members
+    ckpt.close()
+
+
+def load_member(workdir: str, fold: str | None = None, seed: int | None = None
+                ) -> tuple[dict, dict]:
+  """(progress record, state) of one saved fold model of a finished run: the
+  first whose fold name / seed match (None: any). The state holds the
+  `checkpoint.FINAL_KEYS` of that member, without the member axis."""
+  records = _finished_records(workdir)
+  for program, state, members in _saved_groups(workdir, records):
+    for j, m in enumerate(members):
+      record = records.get((program, m))
+      if (record and not record["failed"] and (fold is None or record["fold"] == fold)
+          and (seed is None or record["seed"] == seed)):
+        return record, jax.tree.map(lambda x, j=j: np.asarray(x)[j], state)
+  raise MerjaxError(f"{workdir}: no saved model for fold {fold or 'any'} seed "
+                    f"{'any' if seed is None else seed}")
+
+
 def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
                   out_path: str | None = None, combo: int | None = None, log=print) -> str:
   """Writes the predictions of every finished model of `workdir` on the clips
@@ -46,11 +83,7 @@ def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
   directory, `combo` picks the combination whose models predict."""
   with open(os.path.join(workdir, "config.json")) as f:
     config = json.load(f)
-  ledger = experiment.Ledger(workdir, fresh=False)
-  records = {(p, m["member"]): m for p, prog in ledger.data["programs"].items()
-             for m in prog["members"]}
-  if not records:
-    raise MerjaxError(f"{workdir}: no finished member (progress.json); nothing to predict with")
+  records = _finished_records(workdir)
   if "sweep" in config:
     if combo is None:
       raise MerjaxError(f"{workdir} is a sweep: pass --combo N (see its sweep.md)")
@@ -94,25 +127,20 @@ def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
   with open(out_path, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(experiment.PREDICTION_COLUMNS + tuple(f"logit_{c}" for c in class_names))
-    for program in sorted(ledger.data["programs"]):
-      ckpt = checkpoint.RunCheckpointer(
-          os.path.join(workdir, "checkpoints", f"program_{program}"), 0)
-      for g in ckpt.final_groups():
-        state, members = ckpt.restore_final(g)
-        rows = {"test": jnp.tile(jnp.arange(n, dtype=jnp.int32), (len(members), 1)),
-                "n_test": jnp.full((len(members),), n, jnp.int32)}
-        logits_MxNxK = np.asarray(predict(data, state, rows))
-        alive_M = np.asarray(state["alive"])
-        for j, m in enumerate(members):
-          record = records.get((program, m))
-          if record is None or record["failed"] or not alive_M[j] or j != members.index(m):
-            continue                     # another combination's, failed, or a padding copy
-          for clip, label, logits in zip(clips, labels, logits_MxNxK[j]):
-            writer.writerow([clip.dataset, clip.subject, clip.clip_id, record["fold"],
-                             record["seed"], label, class_names[int(logits.argmax())]]
-                            + [f"{v:.6g}" for v in logits])
-          written += 1
-      ckpt.close()
+    for program, state, members in _saved_groups(workdir, records):
+      rows = {"test": jnp.tile(jnp.arange(n, dtype=jnp.int32), (len(members), 1)),
+              "n_test": jnp.full((len(members),), n, jnp.int32)}
+      logits_MxNxK = np.asarray(predict(data, state, rows))
+      alive_M = np.asarray(state["alive"])
+      for j, m in enumerate(members):
+        record = records.get((program, m))
+        if record is None or record["failed"] or not alive_M[j] or j != members.index(m):
+          continue                     # another combination's, failed, or a padding copy
+        for clip, label, logits in zip(clips, labels, logits_MxNxK[j]):
+          writer.writerow([clip.dataset, clip.subject, clip.clip_id, record["fold"],
+                           record["seed"], label, class_names[int(logits.argmax())]]
+                          + [f"{v:.6g}" for v in logits])
+        written += 1
   if not written:
     raise MerjaxError(f"{workdir}: no final checkpoint to predict with (checkpoints/ missing?)")
   log(f"{written} model(s) x {n} clip(s) from {len(set(subjects_of(clips)))} subject(s) "
