@@ -82,7 +82,7 @@ PROTOCOLS: dict[str, LabelProtocol | Callable[[Sequence[Clip]], LabelProtocol]] 
 DEFAULT_PROTOCOL = {
     "casme2": "casme2_5class", "samm": "samm_5class_fdp", "smic": "smic_3class",
     "casme_sq": "casme_sq_4class", "casme3": "casme3_7class", "mmew": "mmew_6class",
-    "megc2019": "megc2019_3class",
+    "megc2019": "megc2019_3class", "casme2_samm": "fdp_cross3",
 }
 
 

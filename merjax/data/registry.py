@@ -18,6 +18,7 @@ DATASETS = {
     "casme3": "merjax.data.casme3:load",
     "mmew": "merjax.data.mmew:load",
     "megc2019": "merjax.data.megc2019:load",
+    "casme2_samm": "merjax.data.casme2_samm:load",
     # A prepared TFDS dataset (merjax.data.tfds): root = its folder, e.g.
     # <data_dir>/casme2/casme2_5class/1.0.0. Needs the tfds extra.
     "tfds": "merjax.data.tfds.reader:load",

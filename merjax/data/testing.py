@@ -210,6 +210,16 @@ def make_megc2019(root: str, gt_path: str | None = None) -> str:
   return root
 
 
+# ------------------------------------------------------------------ CASME II + SAMM
+
+def make_casme2_samm(root: str, casme2_rows: Sequence[tuple] = CASME2_ROWS,
+                     samm_rows: Sequence[tuple] = SAMM_ROWS) -> str:
+  """CASME II and SAMM copies side by side: `root/CASME2/...` and `root/SAMM/...`."""
+  make_casme2(os.path.join(root, "CASME2"), casme2_rows)
+  make_samm(os.path.join(root, "SAMM"), samm_rows)
+  return root
+
+
 # ------------------------------------------------------------------ CAS(ME)^2
 
 # (participant, name, onset, apex, offset, emotion, type)

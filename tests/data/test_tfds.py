@@ -13,7 +13,7 @@ import pytest
 from merjax.data import labels, registry, testing
 from merjax.errors import MerjaxError
 
-BUILT = ("casme2", "samm", "smic", "casme_sq", "casme3", "mmew", "megc2019")
+BUILT = ("casme2", "samm", "smic", "casme_sq", "casme3", "mmew", "megc2019", "casme2_samm")
 
 
 # ------------------------------------------------------------ without tfds
@@ -88,6 +88,8 @@ def test_prepared_examples_equal_loader_clips(name, tmp_path, builders):
     assert {c.clip_id: c.apex for c in got}["EP12_01f"] is None
   if name == "megc2019":
     assert {c.dataset for c in got} == {"casme2", "samm", "smic"} and len(got) == 442
+  if name == "casme2_samm":
+    assert [c.dataset for c in got] == ["casme2"] * 12 + ["samm"] * 11
 
 
 def test_protocol_config_has_class_label(tmp_path, builders):

@@ -206,7 +206,18 @@ class Megc2019(MerBuilder):
       "(options casme2_root / samm_root / smic_root point elsewhere)")
 
 
-BUILDERS = {b.DATASET: b for b in (Casme2, Samm, Smic, CasmeSq, Casme3, Mmew, Megc2019)}
+class Casme2Samm(MerBuilder):
+  """CASME II + SAMM (FDP's cross-dataset Table 8; clips keep their own dataset name)."""
+  DATASET = "casme2_samm"
+  TITLE = "CASME II + SAMM"
+  BUILDER_CONFIGS = make_configs(("fdp_cross3",))
+  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
+      "the CASME II and SAMM copies side by side, each in its own layout "
+      "(options casme2_root / samm_root point elsewhere)")
+
+
+BUILDERS = {b.DATASET: b for b in (Casme2, Samm, Smic, CasmeSq, Casme3, Mmew, Megc2019,
+                                   Casme2Samm)}
 
 
 def builder_class(name: str) -> type[MerBuilder]:
