@@ -174,8 +174,10 @@ def main(argv=None) -> int:
       row.update(label=label, paper=paper, load_before=before, load_after=_load())
       rows.append(row)
       print(f"{label}: {row['params']:,} params, "
-            f"{(row['flops'] or 0) / 1e9:.3f} GFLOPs, {row['latency_ms']:.1f} ms CPU "
-            f"(load {before}/{row['load_after']})", file=sys.stderr, flush=True)
+            f"{(row['flops'] or 0) / 1e9:.3f} GFLOPs, {row['latency_ms']:.1f} ms CPU"
+            + "".join(f", {v:.2f} ms {k[len('latency_ms_'):]}" for k, v in row.items()
+                      if k.startswith("latency_ms_"))
+            + f" (load {before}/{row['load_after']})", file=sys.stderr, flush=True)
   except MerjaxError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from merjax import config as config_lib
+from experiments import loso
 from merjax import sweep as sweep_lib
 from merjax.errors import MerjaxError
 
@@ -42,16 +42,11 @@ def main(argv=None) -> int:
   workdir = args.workdir or os.path.join(
       "runs", f"sweep-{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
   try:
-    config = config_lib.load_config(args.model)
-    config["data"]["dataset"] = args.dataset
-    config = config_lib.apply_overrides(
-        config, [o for o in args.overrides if not o.startswith("grid.")])
-    if args.seeds is not None:
-      config["train"]["seeds"] = args.seeds
-    config["sweep"] = {**sweep_lib.SWEEP_DEFAULTS,
-                       "grid": sweep_lib.parse_grid(
-                           [o for o in args.overrides if o.startswith("grid.")]),
-                       "select": args.select, "inner_folds": args.inner_folds}
+    grid = sweep_lib.parse_grid([o for o in args.overrides if o.startswith("grid.")])
+    args.overrides = [o for o in args.overrides if not o.startswith("grid.")]
+    config = loso.resolve_config(args)
+    config["sweep"] = {**sweep_lib.SWEEP_DEFAULTS, "grid": grid, "select": args.select,
+                       "inner_folds": args.inner_folds}
     summary = sweep_lib.run_sweep(config, workdir, restart=args.restart)
   except MerjaxError as e:
     print(f"error: {e}", file=sys.stderr)

@@ -48,16 +48,19 @@ def get_config():
 COLUMNS = ("uf1", "uar", "smic/uf1", "smic/uar", "casme2/uf1", "casme2/uar",
            "samm/uf1", "samm/uar")
 
-# Smoke runs (tests): 3 subjects x 4 clips of 32 x 32, 1 epoch; DFR-Net rows
-# also get narrow layers (the paper_tables TINY dict form: by base config).
+# Smoke runs (tests): 3 subjects x 4 clips of 6-8 frames read at 16 x 16, 1 epoch;
+# DFR-Net rows also get narrow layers and one block per ResNet stage (the paper_tables
+# TINY dict form: by base config).
 TINY = {
     "*": ["data.synthetic.num_subjects=3", "data.synthetic.clips_per_subject=4",
-          "data.synthetic.size=32", "data.synthetic.min_frames=8",
-          "data.synthetic.max_frames=10", "data.synthetic.num_classes=3",
-          "data.preprocess.size=32", "train.epochs=1", "train.batch_size=8"],
+          "data.synthetic.size=32", "data.synthetic.min_frames=6",
+          "data.synthetic.max_frames=8", "data.synthetic.num_classes=3",
+          "data.preprocess.size=16", "train.epochs=1", "train.batch_size=4",
+          "train.eval_batch_size=4"],
     "dfrnet": ["model.stage_widths=[8, 16, 32, 64]", "model.shallow_width=8",
                "model.fused_width=8", "model.gate_hidden=8", "model.vit_dim=24",
-               "model.vit_depth=1", "train.augment.translate_px=2"],
+               "model.vit_depth=1", "model.blocks_per_stage=1",
+               "train.augment.translate_px=2"],
 }
 
 # The paper's full model in every ablation table (Tables 2-4, 6, 8).

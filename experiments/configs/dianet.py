@@ -64,20 +64,20 @@ TINY_BACKBONES = {
     "resnet18": {"stage_sizes": (1, 1, 1, 1), "widths": (8, 16, 16, 16)},
     "efficientnetv2_s": {"blocks": (("fused", 1, 3, 1, 8, 8, 1), ("fused", 2, 3, 2, 8, 16, 1),
                                     ("mbconv", 2, 3, 2, 16, 16, 1)), "last_channel": 32},
-    "convnext_tiny": {"depths": (1, 1, 1, 1), "dims": (8, 16, 16, 16)},
+    "convnext_tiny": {"depths": (1, 1, 1), "dims": (8, 16, 16)},   # /16: 1 x 1 at 16 x 16
     "mobilevit_s": {"stages": ((8, 1, 1, None, 0), (16, 2, 1, None, 0), (16, 2, 1, 16, 1),
                                (16, 2, 1, 16, 1), (16, 2, 1, 16, 1)),
                     "stem_channels": 8, "num_features": 32},
 }
 
-# 3 synthetic subjects x 4 clips of 32 x 32, 1 epoch, tiny trunks and widths (every label,
-# since 4 clips per class fall below the dianet protocol's 10).
+# 3 synthetic subjects x 4 clips of 6-8 frames read at 16 x 16, 1 epoch, tiny trunks and
+# widths (every label, since 4 clips per class fall below the dianet protocol's 10).
 TINY = ["data.dataset=synthetic", "data.protocol=None",
         "data.synthetic.num_subjects=3", "data.synthetic.clips_per_subject=4",
-        "data.synthetic.size=32", "data.synthetic.min_frames=8",
-        "data.synthetic.max_frames=10", "data.synthetic.num_classes=3",
-        "data.preprocess.size=32", "data.preprocess.num_frames=8",
-        "train.epochs=1", "train.batch_size=8",
+        "data.synthetic.size=32", "data.synthetic.min_frames=6",
+        "data.synthetic.max_frames=8", "data.synthetic.num_classes=3",
+        "data.preprocess.size=16", "data.preprocess.num_frames=8",
+        "train.epochs=1", "train.batch_size=4", "train.eval_batch_size=4",
         "model.feature_dim=16", "model.fusion_dim=16", "model.mlp_hidden=16",
         f"model.backbone_options={TINY_BACKBONES!r}"]
 

@@ -51,15 +51,16 @@ TINY_MODEL = ["model.stem_widths=[8,8]", "model.stem_strides=[2,2]", "model.widt
               "model.feature_dim=16", "model.temporal_channels=2", "model.mer_hidden=8",
               "model.mer_pool=2", "model.dic_widths=[4]", "model.path_dropout=0.0"]
 
-# Seconds-long smoke runs on the synthetic dataset (tests): 3 subjects x 3 clips of 32 x 32,
-# T = 4, 1 epoch. Set after a row's overrides, so a row naming a real dataset runs on synthetic.
+# Seconds-long smoke runs on the synthetic dataset (tests): 3 subjects x 3 clips drawn at 32 x 32
+# (the generator's smallest) and staged at 16 x 16, T = 4, 1 epoch, a 1 px shift (the paper's
+# 4 px at 64). Set after a row's overrides, so a row naming a real dataset runs on synthetic.
 TINY = ["data.dataset=synthetic", "data.protocol=null", "data.folds=loso",
         "data.synthetic.num_subjects=3", "data.synthetic.clips_per_subject=3",
         "data.synthetic.size=32", "data.synthetic.min_frames=8", "data.synthetic.max_frames=10",
-        "data.synthetic.num_classes=3", "data.preprocess.size=32", "data.preprocess.num_frames=4",
-        "model.input_shapes={\"frames\":[4,32,32,3]}",
+        "data.synthetic.num_classes=3", "data.preprocess.size=16", "data.preprocess.num_frames=4",
+        "model.input_shapes={\"frames\":[4,16,16,3]}",
         "train.epochs=1", "train.batch_size=8",
-        "train.eval_batch_size=16", "train.augment.translate_px=2"] + TINY_MODEL
+        "train.eval_batch_size=16", "train.augment.translate_px=1"] + TINY_MODEL
 
 # Label protocols by (dataset, classes). The names are the ones merjax/data/labels.py must
 # register for these rows to run (the paper's class lists: seed 002 Tables 1-2).

@@ -4,10 +4,13 @@ WAR / UAR.
 Run:
   python -m experiments.table --paper fdp --table 8 data.root=/path/to/data
   python -m experiments.table --paper fdp --table 8 --tiny          # synthetic smoke run (LOSO)
+  python -m experiments.table --paper fdp --table 8 --tiny data.dataset=casme2_samm \
+      data.protocol=fdp_cross3 data.folds=cross data.root=/path/to/data   # tiny, cross-dataset
 Each row trains on every clip of one dataset and tests on every clip of the other
-(`data.folds=cross`). It needs a loader `casme2_samm` that yields both datasets' clips (Clip.dataset
-"casme2" / "samm"), and the protocol `fdp_cross3`; neither exists yet (merjax/data is
-another issue): until then the rows stop with "unknown dataset". WAR = accuracy; the "Avg." row
+(`data.folds=cross`). The loader `casme2_samm` (merjax/data/casme2_samm.py) yields both datasets'
+clips (Clip.dataset "casme2" / "samm"): the CASME II and SAMM copies under data.root (or
+`data.options={"casme2_root": ..., "samm_root": ...}`); the protocol `fdp_cross3` keeps
+happiness, surprise and others (CASME II "others", SAMM "other"). WAR = accuracy; the "Avg." row
 of the paper is the mean of the two runs (compute it from the two printed rows).
 """
 

@@ -56,14 +56,14 @@ def get_config():
 PROTOCOLS_3CLASS = {"casme2": "casme2_3class", "smic": "smic_3class", "samm": "samm_3class"}
 PROTOCOLS_5CLASS = {"casme2": "casme2_5class", "samm": "samm_5class_mesti"}
 
-# Seconds-long smoke runs: 3 synthetic subjects x 4 clips of 32 x 32, 1 epoch,
-# tiny widths per model (by each row's base config).
+# Seconds-long smoke runs: 3 synthetic subjects x 4 clips of 6-8 frames, read at
+# 16 x 16, 1 epoch, tiny widths per model (by each row's base config). The class
+# count stays the row's (3, or 5 where the row says so).
 TINY = {
     "*": ["data.synthetic.num_subjects=3", "data.synthetic.clips_per_subject=4",
-          "data.synthetic.size=32", "data.synthetic.min_frames=8",
-          "data.synthetic.max_frames=10", "data.synthetic.num_classes=3",
-          "data.preprocess.size=32", "train.epochs=1", "train.batch_size=8",
-          "train.eval_batch_size=8"],
+          "data.synthetic.size=32", "data.synthetic.min_frames=6",
+          "data.synthetic.max_frames=8", "data.preprocess.size=16", "train.epochs=1",
+          "train.batch_size=4", "train.eval_batch_size=4"],
     "meganet": ["model.widths=[8, 16, 32, 64]"],
     "vgg19": ['model.config=[8, "M", 16, "M", 16, "M"]', "model.hidden=16"],
     "resnet50": ["model.stage_sizes=[1, 1, 1, 1]", "model.widths=[4, 8, 8, 8]"],

@@ -1,14 +1,13 @@
-"""DFR-Net configs, paper tables (every row's shapes, one row end to end) and the profile CLI."""
+"""DFR-Net configs, paper tables (every row's shapes, one row of every table end to end) and
+the profile CLI."""
 
-import json
-import os
 import types
 
 import jax
 import jax.numpy as jnp
 import pytest
 
-from experiments import profile, table
+from experiments import profile
 from experiments.configs import dfrnet as dfrnet_cfg
 from merjax import config as config_lib
 from merjax import paper_tables
@@ -71,22 +70,38 @@ def test_per_row_base_paper_only_rows_and_dataset_columns(tmp_path, monkeypatch)
   assert "| other base | 0.2500 | 0.6000 | 0.1250 | - |" in text
 
 
-def test_one_row_end_to_end_tiny(tmp_path, capsys, monkeypatch):
-  """Table 3's S + D row (apex and difference inputs only) runs in-process."""
-  module = paper_tables.load_table("dfrnet", "3")
-  monkeypatch.setattr(module, "ROWS", module.ROWS[:1])
-  workdir = str(tmp_path / "t3")
-  assert table.main(["--paper", "dfrnet", "--table", "3", "--tiny", "--workdir", workdir,
-                     "model.num_stages=1"]) == 0     # the smallest compile
-  out = capsys.readouterr().out
-  assert "| S + D |" in out and "0.6474" in out and "0.6332" in out and "0.5782" in out
-  run = os.path.join(workdir, "00_S___D")
-  for name in ("config.json", "predictions.csv", "metrics.json", "results.md"):
-    assert os.path.isfile(os.path.join(run, name)), name
-  assert os.path.isfile(os.path.join(workdir, "table.md"))
-  config = json.load(open(os.path.join(run, "config.json")))
-  assert config["model"]["features"] == "S+D" and config["train"]["epochs"] == 1
-  assert set(json.load(open(os.path.join(run, "metrics.json")))["pooled"]) >= {"uf1", "uar"}
+# One row per table, end to end (tiny): (row name, extra overrides, the paper's cells of its
+# line, {config.json key: value}). Table 2 trains the full model (the other tables' "ours"
+# row); the rest an ablation each, one ResNet stage where the table is about something else.
+E2E_ROWS = {
+    "2": ("DFR-Net (ours)", [], "0.7657 0.7295 0.6579 0.6422 0.8669 0.8491 0.7889 0.7325",
+          {"model.name": "dfrnet", "data.inputs": {"spatial": "apex",
+                                                   "temporal": "flow_strain_dfrnet",
+                                                   "diff": "onset_apex_diff"}}),
+    "3": ("S + D", ["model.num_stages=1"],
+          "0.6474 0.6332 0.5547 0.5896 0.7217 0.7155 0.6317 0.5782",
+          {"model.features": "S+D", "data.inputs": {"spatial": "apex",
+                                                    "diff": "onset_apex_diff"}}),
+    "4": ("Add", ["model.num_stages=1"],
+          "0.6856 0.6563 0.6039 0.5946 0.7669 0.7609 0.6874 0.6353", {"model.fusion": "add"}),
+    "5": ("ViT", [], "0.7877 0.7418", {"model.module": "vit", "model.vit_depth": 1}),
+    "6": ("CA", ["model.num_stages=1"],
+          "0.7596 0.7248 0.6470 0.6334 0.8586 0.8386 0.7949 0.7453", {"model.attention": "ca"}),
+    "8": ("1", [], "0.6851 0.6504 0.6319 0.6177 0.7203 0.6907 0.6899 0.6628",
+          {"model.num_stages": 1}),
+}
+
+
+@pytest.mark.parametrize("n", TABLES)
+def test_one_row_of_every_table_end_to_end_tiny(n, run_table_row):
+  name, extra, paper, sets = E2E_ROWS[n]
+  run = run_table_row("dfrnet", n, name, extra)
+  assert run.paper == paper
+  for key, value in sets.items():
+    assert run.setting(key) == value, key
+  assert run.config["model"]["stage_widths"] == [8, 16, 32, 64]
+  assert run.config["data"]["preprocess"]["size"] == 16 and run.config["data"]["standardize"]
+  assert run.metrics["selection"] == "inner_val" and run.metrics["num_folds"] == 3
 
 
 def test_profile_tiny_config():

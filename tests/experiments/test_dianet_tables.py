@@ -1,22 +1,29 @@
 """DIANet config and paper tables: every row builds (full size) and its tiny version
-eval_shapes; one row end to end with --tiny in-process."""
-
-import functools
-import json
-import os
+eval_shapes; one row of every table end to end with --tiny in-process."""
 
 import jax
 import jax.numpy as jnp
 import pytest
 
-from experiments import table
 from merjax import config as config_lib
 from merjax import paper_tables
 from merjax.models import summary
 from merjax.models.registry import build_model
 
 TABLES = ("1", "2", "3", "4")
-SIZE = 32
+
+
+def _empty_outputs(jaxpr) -> set[str]:
+  """The primitives (nested ones too) with an output of size 0."""
+  found = set()
+  for eqn in jaxpr.eqns:
+    if any(0 in getattr(v.aval, "shape", ()) for v in eqn.outvars):
+      found.add(str(eqn.primitive))
+    for param in eqn.params.values():
+      sub = getattr(param, "jaxpr", param)
+      if hasattr(sub, "eqns"):
+        found |= _empty_outputs(sub)
+  return found
 
 
 def _rows():
@@ -40,10 +47,13 @@ def test_every_row_builds_and_its_tiny_shapes_check(n, config, tiny_config, pape
   assert set(roles) == set(config["model"]["input_shapes"])    # describe sees the staged roles
   build_model(config["model"], 5)                              # the full-size config builds
   model = build_model(tiny_config["model"], 3)
-  batch = {r: jax.ShapeDtypeStruct((2, SIZE, SIZE, 3), jnp.float32) for r in roles}
-  out = jax.eval_shape(lambda b: model.init_with_output(
-      {"params": jax.random.key(0), "dropout": jax.random.key(1)}, b, train=False)[0], batch)
+  size = tiny_config["data"]["preprocess"]["size"]                # the size --tiny runs at
+  batch = {r: jax.ShapeDtypeStruct((2, size, size, 3), jnp.float32) for r in roles}
+  jaxpr, out = jax.make_jaxpr(lambda b: model.init_with_output(
+      {"params": jax.random.key(0), "dropout": jax.random.key(1)}, b, train=False)[0],
+      return_shape=True)(batch)
   assert out["logits"].shape == (2, 3)
+  assert not _empty_outputs(jaxpr.jaxpr)      # a trunk too deep for the size: NaN features
   assert (config["train"]["loss"]["name"] == "dianet") == ("f2" in out)
 
 
@@ -62,18 +72,29 @@ def test_dianet_config_is_the_papers_training():
   assert info["outputs"]["f1"] == info["outputs"]["f2"] == (1, 512)
 
 
-def test_one_row_end_to_end_tiny(tmp_path, capsys, monkeypatch):
-  """Table 2's ResNet18 row runs in-process (XLA CPU optimisation off: compile-bound test)."""
-  module = paper_tables.load_table("dianet", "2")
-  monkeypatch.setattr(module, "ROWS", module.ROWS[:1])
-  monkeypatch.setattr(jax, "jit", functools.partial(
-      jax.jit, compiler_options={"xla_backend_optimization_level": 0}))
-  workdir = str(tmp_path / "t2")
-  assert table.main(["--paper", "dianet", "--table", "2", "--tiny", "--workdir", workdir]) == 0
-  out = capsys.readouterr().out
-  assert "| ResNet18 | n/a | 0.6167 | n/a | 0.6444 | n/a | 0.6494 |" in out
-  run = os.path.join(workdir, "00_ResNet18")
-  config = json.load(open(os.path.join(run, "config.json")))
-  assert config["model"]["backbone"] == "resnet18" and config["train"]["epochs"] == 1
-  metrics = json.load(open(os.path.join(run, "metrics.json")))
-  assert 0.0 <= metrics["pooled"]["acc"] <= 1.0 and metrics["selection"] == "inner_val"
+# One row per table, end to end (tiny): (row name, the paper's cells of its line,
+# {config.json key: value}). Table 1: the full DIANet (EfficientNetV2, cross attention,
+# consistency loss); 2: another trunk; 3: another fusion; 4: one stream on the whole DI.
+E2E_ROWS = {
+    "1": ("DIANet (DI-Onset + DI-Offset)", "0.7000 0.6889 0.6424 - - -",
+          {"model.backbone": "efficientnetv2_s", "model.fusion": "cross", "model.streams": 2,
+           "train.loss": {"name": "dianet", "consistency_weight": 0.1}}),
+    "2": ("ResNet18", "0.6167 0.6444 0.6494 - - -", {"model.backbone": "resnet18"}),
+    "3": ("Simple Attention Block", "0.6642 0.6316 0.5008 - - -",
+          {"model.backbone": "efficientnetv2_s", "model.fusion": "simple"}),
+    "4": ("1-stream, dynamic image (paper: LEARNet*)", "0.5667 0.5926 0.4896 - - -",
+          {"model.streams": 1, "data.inputs": {"image": "dynamic_image_linear"},
+           "train.loss": {"name": "cross_entropy"}}),
+}
+
+
+@pytest.mark.parametrize("n", TABLES)
+def test_one_row_of_every_table_end_to_end_tiny(n, run_table_row):
+  name, paper, sets = E2E_ROWS[n]
+  run = run_table_row("dianet", n, name)
+  assert run.paper == paper
+  for key, value in sets.items():
+    assert run.setting(key) == value, key
+  assert run.config["model"]["feature_dim"] == 16 and run.config["data"]["protocol"] is None
+  assert run.config["data"]["preprocess"]["size"] == 16
+  assert run.metrics["selection"] == "inner_val" and run.metrics["num_folds"] == 3
