@@ -51,3 +51,22 @@ def test_every_problem_listed_and_exit_1(tmp_path, capsys):
 def test_no_annotation(tmp_path, capsys):
   code, out = run(capsys, "--dataset", "smic", "--root", str(tmp_path))
   assert code == 1 and "NOT usable" in out and "\nTraceback" not in out
+
+
+FIXTURES = {
+    "casme2": testing.make_casme2, "samm": testing.make_samm, "smic": testing.make_smic,
+    "casme_sq": testing.make_casme_sq, "casme3": testing.make_casme3,
+    "mmew": testing.make_mmew, "megc2019": testing.make_megc2019,
+}
+
+
+def test_json_for_every_dataset(tmp_path, capsys):
+  for dataset, make in FIXTURES.items():
+    root = make(str(tmp_path / dataset))
+    code, out = run(capsys, "--dataset", dataset, "--root", root, "--json")
+    result = json.loads(out)
+    assert code == 0, (dataset, result["problems"])
+    assert result["dataset"] == dataset
+    assert result["samples"] == sum(result["classes"].values()) > 0, dataset
+    assert result["subjects"] >= 2, dataset
+    assert all(p["action"] != "error: not usable" for p in result["problems"]), dataset

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The GPU benchmark runs behind docs/benchmarks.md, one section per device call:
+#
+#   bash tools/bench_gpu.sh trainer   # MEGANet, FDP and DIANet fold-parallel strategies
+#   bash tools/bench_gpu.sh inputs    # modality kernels + whole stage, STSTNet 68 folds, README main job
+#   bash tools/bench_gpu.sh profile   # DFR-Net Tables 5/7/9 parameters, FLOPs, GPU latency
+#
+# Each step runs under its own `timeout` so one slow step cannot take the others'
+# results with it; output goes to stdout and, when OUT is set, to $OUT/<section>.md.
+# Run from the repository root with jax (CUDA) installed.
+set -u -o pipefail
+export PYTHONUNBUFFERED=1
+section="${1:?usage: bench_gpu.sh trainer|inputs|profile}"
+log="${OUT:-/tmp}/${section}.md"
+: > "$log"
+
+step() {  # step <seconds> <command...>
+  local limit="$1"; shift
+  echo "## \$ $*" | tee -a "$log"
+  local t0=$SECONDS
+  timeout "$limit" "$@" 2>&1 | grep --line-buffered -v '^  group ' | tee -a "$log"
+  echo "(exit ${PIPESTATUS[0]}, ${SECONDS}-${t0} = $((SECONDS - t0)) s wall)" | tee -a "$log"
+}
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())"
+} 2>&1 | tee -a "$log"
+
+case "$section" in
+  trainer)
+    meganet="--model meganet --folds 26 --per-subject 10 --batch 32 --epochs 3"
+    step 100 python3 tools/bench_trainer.py $meganet --strategies sequential
+    step 100 python3 tools/bench_trainer.py $meganet --strategies sequential --dtype bfloat16
+    step 160 python3 tools/bench_trainer.py $meganet --strategies sequential,chunked,vmap:4 \
+      --chunk 2 --dtype bfloat16 --attention-impl fused
+    fdp="--model fdp --folds 26 --per-subject 10 --batch 36 --epochs 3"
+    step 120 python3 tools/bench_trainer.py $fdp --strategies sequential,vmap:26
+    step 120 python3 tools/bench_trainer.py $fdp --strategies sequential,vmap:26 --dtype bfloat16
+    ;;
+  inputs)
+    step 240 python3 tools/bench_modalities.py --clips 256 --frames 64 --size 128 --repeats 3 \
+      --flow-pairs 256 --cv2-pairs 32 --flow-repeats 3 --stage-clips 255 --stage-batch 64 \
+      --device-note H100
+    step 100 python3 tools/bench_trainer.py --model ststnet --folds 68 --per-subject 7 \
+      --batch 256 --epochs 3 --strategies sequential,vmap --project-subjects 68 --project-clips 442
+    step 200 python3 -m experiments.loso --model ststnet --dataset synthetic --workdir /tmp/readme-main \
+      train.epochs=40 train.batch_size=32 train.optimizer.learning_rate=1e-3
+    ;;
+  dianet)
+    step 200 python3 tools/bench_trainer.py --model dianet --folds 26 --per-subject 10 --batch 32 \
+      --epochs 3 --strategies sequential,vmap:2
+    step 200 python3 tools/bench_trainer.py --model dianet --folds 26 --per-subject 10 --batch 32 \
+      --epochs 3 --strategies sequential,vmap:2 --dtype bfloat16
+    ;;
+  profile)
+    step 400 python3 -m experiments.profile --all-dfrnet-configs --runs 100
+    ;;
+  *) echo "unknown section $section" >&2; exit 2 ;;
+esac
