@@ -22,6 +22,13 @@ step() {  # step <seconds> <command...>
   echo "(exit ${PIPESTATUS[0]}, ${SECONDS}-${t0} = $((SECONDS - t0)) s wall)" | tee -a "$log"
 }
 
+# OpenCV's TV-L1 (the inputs section's reference) needs opencv-contrib; the GPU image has only the
+# plain wheel, so a carried one (the device tool's `carry: [".whl"]`) is installed first when present.
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
+fi
+
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())"
 } 2>&1 | tee -a "$log"
