@@ -1,14 +1,15 @@
 """Train every LOSO fold (x seeds) of a model on a dataset and write a run directory.
 
   python -m experiments.loso --model ststnet --dataset synthetic [--workdir DIR]
-      [--seeds N] [--restart] [key=value ...]
+      [--seeds N] [--restart] [--quick] [key=value ...]
 
 Run it again with the same --workdir (and the same config) after an
 interruption and it resumes: finished fold groups are kept, the group in
 flight restarts from its last checkpoint (train.checkpoint_every epochs).
 
 Trailing key=value pairs override dotted config paths, e.g. train.epochs=5
-data.manifest=/path/m.csv data.modality=apex.
+data.manifest=/path/m.csv data.modality=apex. --quick first applies the model
+config's QUICK overrides (a minutes-long CPU configuration, where one exists).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def parse_args(argv):
   parser.add_argument("--seeds", type=int, default=None)
   parser.add_argument("--restart", action="store_true",
                       help="discard what --workdir holds instead of resuming it")
+  parser.add_argument("--quick", action="store_true",
+                      help="apply the config's QUICK overrides first (minutes on a CPU)")
   parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
   return parser.parse_args(argv)
 
@@ -39,6 +42,8 @@ def parse_args(argv):
 def resolve_config(args) -> dict:
   config = config_lib.load_config(args.model)
   config["data"]["dataset"] = args.dataset
+  if args.quick:
+    config = config_lib.apply_overrides(config, config_lib.quick_overrides(args.model))
   config = config_lib.apply_overrides(config, args.overrides)
   if args.seeds is not None:
     config["train"]["seeds"] = args.seeds

@@ -22,6 +22,15 @@ def load_config(name: str) -> dict:
   return copy.deepcopy(module.get_config())
 
 
+def quick_overrides(name: str) -> list[str]:
+  """`experiments.configs.<name>.QUICK`: overrides for a minutes-long CPU run."""
+  load_config(name)
+  quick = getattr(importlib.import_module(f"experiments.configs.{name}"), "QUICK", None)
+  if quick is None:
+    raise MerjaxError(f"config '{name}' has no QUICK overrides (experiments/configs/{name}.py)")
+  return list(quick)
+
+
 def parse_value(text: str) -> Any:
   """JSON or a Python literal when it parses as one, else the string itself."""
   for parse in (json.loads, ast.literal_eval):

@@ -2,6 +2,7 @@
 
 Run:
   python -m experiments.loso --model fdp --dataset synthetic
+  python -m experiments.loso --model fdp --dataset synthetic --quick      # minutes on a CPU (QUICK)
   python -m experiments.loso --model fdp --dataset samm data.root=/path/to/samm data.protocol=samm_5class_fdp
   python -m experiments.loso --model fdp --dataset synthetic $(python -c "from experiments.configs.fdp import TINY; print(' '.join(TINY))")   # seconds
 Paper (§4.1.3): t = 8 uniformly spaced frames, aligned 3 x 72 x 72 faces randomly cropped to
@@ -61,6 +62,14 @@ TINY = ["data.dataset=synthetic", "data.protocol=null", "data.folds=loso",
         "model.input_shapes={\"frames\":[4,16,16,3]}",
         "train.epochs=1", "train.batch_size=8",
         "train.eval_batch_size=16", "train.augment.translate_px=1"] + TINY_MODEL
+
+# Minutes on a 2-core CPU (`python -m experiments.loso --model fdp --quick`): the paper's
+# structure (t = 8 frames, N_L = 2, N_G = 1, the rank scorer, the 3-D temporal pooling, the DI
+# decoder, the same loss) with narrower and fewer stages, on 32 x 32 faces, 8 epochs. Ours.
+QUICK = ["data.preprocess.size=32", "model.input_shapes={\"frames\":[8,32,32,3]}",
+         "model.stem_widths=[16,16]", "model.stem_strides=[2,2]", "model.widths=[24,48]",
+         "model.strides=[1,2]", "model.feature_dim=64", "model.dic_widths=[8,16]",
+         "train.epochs=8", "train.batch_size=16", "train.augment.translate_px=2"]
 
 # Label protocols by (dataset, classes). The names are the ones merjax/data/labels.py must
 # register for these rows to run (the paper's class lists: seed 002 Tables 1-2).

@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.models.layers import PatchConv
+
 
 def pool_nonoverlapping(x_BxHxWxC, window: int, padding: int, reduce: str):
   """Max or mean pooling with stride == window and symmetric zero/-inf padding,
@@ -40,31 +42,6 @@ def pool_nonoverlapping(x_BxHxWxC, window: int, padding: int, reduce: str):
   x = x[:, :oh * window, :ow * window]
   x = x.reshape(b, oh, window, ow, window, c)
   return x.max(axis=(2, 4)) if reduce == "max" else x.mean(axis=(2, 4))
-
-
-class PatchConv(nn.Module):
-  """A stride-1 convolution with nn.Conv's parameters (kernel kh x kw x C x F,
-  bias F), computed as image patches times a matrix."""
-  features: int
-  kernel_size: tuple[int, int]
-  padding: int
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x_BxHxWxC):
-    c = x_BxHxWxC.shape[-1]
-    kh, kw = self.kernel_size
-    kernel = self.param("kernel", nn.initializers.lecun_normal(), (kh, kw, c, self.features))
-    bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    p = self.padding
-    x = jnp.pad(x_BxHxWxC, ((0, 0), (p, p), (p, p), (0, 0)))
-    oh, ow = x.shape[1] - kh + 1, x.shape[2] - kw + 1
-    # im2col by shifted slices, features ordered (kh, kw, C) like the kernel;
-    # on the CPU this is faster than conv_general_dilated_patches.
-    patches_BxHxWxK = jnp.concatenate(
-        [x[:, i:i + oh, j:j + ow] for i in range(kh) for j in range(kw)], axis=-1)
-    w_KxF = kernel.reshape(kh * kw * c, self.features).astype(self.dtype)
-    return jnp.einsum("bhwk,kf->bhwf", patches_BxHxWxK, w_KxF) + bias
 
 
 class STSTNet(nn.Module):

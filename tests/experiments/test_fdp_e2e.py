@@ -109,8 +109,7 @@ def test_configs_are_the_papers_and_the_releases_training():
   assert release["train"]["optimizer"]["weight_decay"] == 1e-3
   assert release["train"]["augment"] == {} and release["data"]["preprocess"]["grayscale"]
   assert release["train"]["selection"]["rule"] == "last"
-  from experiments.configs.fdp_release import release_epochs
-  assert release_epochs(245) == 71 and release_epochs(153) == 100
+  assert release["train"]["total_steps"] == 500    # the release's step count, not epochs
 
 
 def _rows():
@@ -151,6 +150,28 @@ def test_loso_fdp_on_tiny_synthetic(tmp_path, fast_jit):
   assert metrics["num_predictions"] == 9 and metrics["num_folds"] == 3
   history = json.load(open(os.path.join(workdir, "history.json")))
   assert all(np.isfinite(h["loss"]).all() and not h["failed"] for h in history)
+
+
+def test_quick_is_the_paper_structure_at_a_cpu_size():
+  """`--quick` (README): fdp's QUICK overrides keep t = 8, N_L/N_G, the rank and DI terms, and
+  the model traces at the staged size; user overrides still win; a config without QUICK is a
+  one-line error."""
+  config = loso.resolve_config(loso.parse_args(
+      ["--model", "fdp", "--quick", "train.epochs=1"]))
+  assert config["train"]["epochs"] == 1 and config["train"]["loss"]["lambda_r"] == 0.1
+  assert config["data"]["preprocess"]["size"] == 32
+  assert config["data"]["preprocess"]["num_frames"] == 8
+  shape = tuple(config["model"]["input_shapes"]["frames"])
+  assert shape == (8, 32, 32, 3)
+  model = build_model(config["model"], 5)
+  assert (model.num_local, model.num_global) == (2, 1)
+  batch = {"frames": jax.ShapeDtypeStruct((2,) + shape, jnp.float32)}
+  variables = jax.eval_shape(lambda b: model.init(
+      {"params": jax.random.key(0), "dropout": jax.random.key(1)}, b, train=False), batch)
+  out = jax.eval_shape(lambda v, b: model.apply(v, b, train=False), variables, batch)
+  assert out["logits"].shape == (2, 5) and out["dynamic_image"].shape == (2, 32, 32, 1)
+  with pytest.raises(MerjaxError, match="no QUICK"):
+    loso.resolve_config(loso.parse_args(["--model", "ststnet", "--quick"]))
 
 
 # One row per table: (row name, its paper numbers as printed, config.json values it sets).
