@@ -3,7 +3,7 @@ print the sweep table (mean ± std over seeds per combination).
 
   python -m experiments.sweep --model ststnet --dataset synthetic --seeds 3 \\
       grid.train.lr=1e-3,3e-4 grid.train.weight_decay=0,1e-4 [--select nested]
-      [--inner-folds K] [--workdir DIR] [--restart] [key=value ...]
+      [--inner-folds K] [--workdir DIR] [--restart] [--quick] [key=value ...]
 
 grid.<key>=v1,v2,... lists a key's values (comma-separated scalars; train.lr
 and train.weight_decay are short for train.optimizer.*). Numeric keys that
@@ -37,6 +37,8 @@ def main(argv=None) -> int:
                       help="nested: 0 = leave one training subject out, k = k subject groups")
   parser.add_argument("--restart", action="store_true",
                       help="discard what --workdir holds instead of resuming it")
+  parser.add_argument("--quick", action="store_true",
+                      help="apply the config's QUICK overrides first (minutes on a CPU)")
   parser.add_argument("overrides", nargs="*", help="grid.<key>=v1,v2 and key=value overrides")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   workdir = args.workdir or os.path.join(
