@@ -11,21 +11,23 @@ from typing import Any, Sequence
 from merjax.errors import MerjaxError
 
 
-def load_config(name: str) -> dict:
-  """`experiments.configs.<name>.get_config()`, deep-copied."""
+def _config_module(name: str):
   try:
-    module = importlib.import_module(f"experiments.configs.{name}")
+    return importlib.import_module(f"experiments.configs.{name}")
   except ModuleNotFoundError as e:
     if e.name and e.name.startswith("experiments.configs"):
       raise MerjaxError(f"no config '{name}' in experiments/configs/") from None
     raise
-  return copy.deepcopy(module.get_config())
+
+
+def load_config(name: str) -> dict:
+  """`experiments.configs.<name>.get_config()`, deep-copied."""
+  return copy.deepcopy(_config_module(name).get_config())
 
 
 def quick_overrides(name: str) -> list[str]:
   """`experiments.configs.<name>.QUICK`: overrides for a minutes-long CPU run."""
-  load_config(name)
-  quick = getattr(importlib.import_module(f"experiments.configs.{name}"), "QUICK", None)
+  quick = getattr(_config_module(name), "QUICK", None)
   if quick is None:
     raise MerjaxError(f"config '{name}' has no QUICK overrides (experiments/configs/{name}.py)")
   return list(quick)
