@@ -24,6 +24,7 @@ import jax.numpy as jnp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from merjax import config as config_lib  # noqa: E402
+from merjax.models import summary, testing  # noqa: E402
 from merjax.models.registry import build_model  # noqa: E402
 
 
@@ -43,8 +44,8 @@ def main(argv=None) -> int:
   model = build_model(config["model"], args.classes)
   batch = {role: jax.random.uniform(jax.random.key(i), (args.batch, *shape))
            for i, (role, shape) in enumerate(sorted(config["model"]["input_shapes"].items()))}
-  variables = jax.jit(lambda b: model.init(
-      {"params": jax.random.key(0), "dropout": jax.random.key(1)}, b, train=False))(batch)
+  # Host-filled variables: compiling Flax's initialisers would cost as much as the step.
+  variables = testing.materialize(summary.abstract_variables(model, batch))
 
   def loss(params, batch_stats, b):
     out, _ = model.apply({"params": params, "batch_stats": batch_stats}, b, train=True,
