@@ -7,7 +7,7 @@
 merjax runs keep no trained weights (no checkpoints), so this always trains in-process: every
 LOSO fold of the config (`--run DIR` reuses DIR/config.json), then shows each test clip with the
 model of the fold that held it out. `--tiny` trains the seconds-long configuration of
-experiments/configs/fdp.py (TINY) on the synthetic dataset.
+merjax/configs/fdp.py (TINY) on the synthetic dataset.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def plot(result: dict, path: str, clips: int = 4) -> str:
 
 
 def table14(dataset, extra, tiny: bool, log) -> str:
-  """Runs every row of experiments/configs/fdp_table14.py; Markdown with ours beside the paper."""
+  """Runs every row of merjax/configs/fdp_table14.py; Markdown with ours beside the paper."""
   module = paper_tables.load_table("fdp", "14")
   lines = [f"## {module.TITLE}", "",
            "| row | avg MSE x1e-3 (ours) | avg MSE x1e-3 (paper) | Acc (ours) |",
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     if args.dataset:
       config["data"]["dataset"] = args.dataset
     if args.tiny:
-      from experiments.configs.fdp import TINY  # pylint: disable=import-outside-toplevel
+      from merjax.configs.fdp import TINY  # pylint: disable=import-outside-toplevel
       config = config_lib.apply_overrides(config, TINY)
     config = config_lib.apply_overrides(config, args.overrides)
     result = train_and_construct(config, log)

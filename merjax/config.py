@@ -13,23 +13,23 @@ from merjax.errors import MerjaxError
 
 def _config_module(name: str):
   try:
-    return importlib.import_module(f"experiments.configs.{name}")
+    return importlib.import_module(f"merjax.configs.{name}")
   except ModuleNotFoundError as e:
-    if e.name and e.name.startswith("experiments.configs"):
-      raise MerjaxError(f"no config '{name}' in experiments/configs/") from None
+    if e.name and e.name.startswith("merjax.configs"):
+      raise MerjaxError(f"no config '{name}' in merjax/configs/") from None
     raise
 
 
 def load_config(name: str) -> dict:
-  """`experiments.configs.<name>.get_config()`, deep-copied."""
+  """`merjax.configs.<name>.get_config()`, deep-copied."""
   return copy.deepcopy(_config_module(name).get_config())
 
 
 def quick_overrides(name: str) -> list[str]:
-  """`experiments.configs.<name>.QUICK`: overrides for a minutes-long CPU run."""
+  """`merjax.configs.<name>.QUICK`: overrides for a minutes-long CPU run."""
   quick = getattr(_config_module(name), "QUICK", None)
   if quick is None:
-    raise MerjaxError(f"config '{name}' has no QUICK overrides (experiments/configs/{name}.py)")
+    raise MerjaxError(f"config '{name}' has no QUICK overrides (merjax/configs/{name}.py)")
   return list(quick)
 
 

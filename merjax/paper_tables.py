@@ -1,6 +1,6 @@
 """Paper tables as experiments: rows of config overrides beside the paper's numbers.
 
-A table module `experiments/configs/<paper>_table<N>.py` defines
+A table module `merjax/configs/<paper>_table<N>.py` defines
   TITLE: str
   BASE: the model config name every row starts from (e.g. "meganet")
   COLUMNS: metric keys printed, e.g. ("acc", "uf1", "uar"); "uf1" is the pooled
@@ -28,7 +28,7 @@ from merjax.errors import MerjaxError
 
 
 def load_table(paper: str, table: str):
-  name = f"experiments.configs.{paper}_table{table}"
+  name = f"merjax.configs.{paper}_table{table}"
   try:
     return importlib.import_module(name)
   except ModuleNotFoundError:

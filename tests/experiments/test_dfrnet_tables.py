@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 from experiments import profile
-from experiments.configs import dfrnet as dfrnet_cfg
+from merjax.configs import dfrnet as dfrnet_cfg
 from merjax import config as config_lib
 from merjax import paper_tables
 from merjax.models import summary

@@ -1,7 +1,7 @@
 """FDP end to end: the "fdp" loss vs numpy, every paper-table row, one LOSO run, one row of
 every table (tiny) through experiments.table, Table 14's DI MSE through experiments.show_fdp.
 
-JAX compilation dominates: every run uses the TINY configuration of experiments/configs/fdp.py
+JAX compilation dominates: every run uses the TINY configuration of merjax/configs/fdp.py
 with jax_threefry_partitionable off (RNG ops compile ~10x faster on CPU) and cheaper XLA CPU
 compilation (`fast_jit`). Under TINY most tables' rows are the same programs as the LOSO
 run, so after it they cost tracing only (the persistent compilation cache of conftest.py).
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from experiments import loso, show_fdp, table
-from experiments.configs import fdp as fdp_cfg
+from merjax.configs import fdp as fdp_cfg
 from merjax import config as config_lib
 from merjax import paper_tables
 from merjax.data import testing

@@ -5,7 +5,7 @@ import json
 import os
 
 from experiments import loso, show_attention
-from experiments.configs import meganet
+from merjax.configs import meganet
 
 
 def test_attention_from_a_saved_fold_model(tmp_path):

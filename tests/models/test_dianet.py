@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs.dianet import TINY_BACKBONES
+from merjax.configs.dianet import TINY_BACKBONES
 from merjax.errors import MerjaxError
 from merjax.models import dianet
 from merjax.models.summary import count_params

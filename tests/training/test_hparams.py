@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
-from experiments.configs import common
+from merjax.configs import common
 from merjax.data import protocols
 from merjax.models import layers
 from merjax.models.registry import build_model

@@ -1,0 +1,24 @@
+"""STSTNet with its official training settings, on the synthetic dataset.
+
+Run:
+  python -m experiments.loso --model ststnet --dataset synthetic
+Official code: Adam 5e-5, batch 256, 800 epochs, no augmentation, last epoch,
+28 x 28 x 3 (u, v, strain) images on the raw 0-255 scale, pooled UF1/UAR.
+"""
+
+from merjax.configs import common
+
+
+def get_config():
+  config = common.base_config()
+  config["model"] = {"name": "ststnet", "dropout": 0.5,
+                     "input_shapes": {"image": (28, 28, 3)}}
+  config["data"]["inputs"] = {"image": "flow_strain"}
+  # Flow on 128 x 128 faces, the (u, v, strain) image resized to 28 x 28.
+  config["data"]["preprocess"].update(size=128, output_size=28)
+  config["data"]["input_scale"] = 255.0
+  config["train"].update(
+      epochs=800, batch_size=256,
+      optimizer={"name": "adam", "learning_rate": 5e-5, "weight_decay": 0.0},
+      loss={"name": "cross_entropy"}, augment={})
+  return config
