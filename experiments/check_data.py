@@ -2,11 +2,15 @@
 
   python -m experiments.check_data --dataset NAME --root DIR [--protocol NAME] [--json] [--no-read]
 
-Finds the annotation file, checks every clip's frames (existence, and with
-reading on, that each file decodes), applies the label protocol, and prints
+Finds the annotation file (and says which one it read when there are several),
+checks every clip's frames (existence, and with reading on, that each file
+decodes and has the clip's frame size), applies the label protocol, and prints
 samples per class and per subject, the subjects LOSO will skip, and every
-problem found (where, what, what was done). Exit status 0 when the copy is
-usable (no error, at least one sample, two subjects), 1 otherwise.
+problem found (where, what, what was done), including clips whose onset is
+their apex (motion modalities refuse them unless data.onset_equals_apex=drop).
+Exit status 0 when the copy is usable (no error, at least one sample, two
+subjects), 1 otherwise; a NOT usable verdict always lists why. For
+--dataset manifest, --root is the manifest CSV; for synthetic it is ignored.
 """
 
 from __future__ import annotations
@@ -17,25 +21,32 @@ import json
 import sys
 
 from merjax.data import registry
-from merjax.data.labels import DEFAULT_PROTOCOL, get_protocol
+from merjax.data.labels import DEFAULT_PROTOCOL, protocol_for
+from merjax.data.records import odd_frame
 from merjax.data.sheets import FATAL
 from merjax.errors import MerjaxError
+
+ONSET_IS_APEX = ("motion modalities (differences, flow, dynamic images) refuse it; "
+                 "data.onset_equals_apex=drop leaves it out")
 
 
 def check(dataset: str, root: str, protocol: str | None = None, read: bool = True,
           **options) -> tuple[dict, bool]:
   """(summary dict as --json prints it, usable?)."""
-  protocol = protocol or DEFAULT_PROTOCOL.get(dataset)
   problems: list[dict] = []
-  result = {"dataset": dataset, "protocol": protocol, "samples": 0, "subjects": 0,
+  result = {"dataset": dataset, "protocol": protocol or DEFAULT_PROTOCOL.get(dataset),
+            "samples": 0, "subjects": 0,
             "classes": {}, "skipped_subjects": [], "problems": problems}
+  data_cfg = {"dataset": dataset, "root": root, "manifest": root, "protocol": protocol,
+              "options": options, "synthetic": options}
   try:
-    clips = _load(dataset, root, problems, options)
+    clips = registry.load_clips(data_cfg, **({} if dataset == "synthetic" else
+                                             {"problems": problems, "collect_errors": True}))
+    _note_onset_is_apex(clips, problems)
     if read:
       _check_frames(clips, problems)
-    if protocol is None:
-      raise MerjaxError(f"no default label protocol for '{dataset}': pass --protocol")
-    proto = get_protocol(protocol, clips)
+    proto = protocol_for(data_cfg, clips)
+    result["protocol"] = proto.name
     kept, y, dropped = proto.apply(clips)
   except MerjaxError as e:
     problems.append({"where": f"{dataset} copy", "what": str(e), "action": FATAL})
@@ -47,28 +58,47 @@ def check(dataset: str, root: str, protocol: str | None = None, read: bool = Tru
       classes={name: int((y == i).sum()) for i, name in enumerate(proto.classes)},
       skipped_subjects=sorted(everyone - set(per_subject)),
       per_subject=dict(sorted(per_subject.items())), dropped_labels=dropped)
+  where = f"{dataset} copy"
+  if any(p["action"] == FATAL for p in problems):
+    pass                                  # the verdict has its reasons already
+  elif not kept:
+    labels = sorted({c.label for c in clips})
+    problems.append({"where": where, "what": f"protocol {proto.name} keeps none of the "
+                     f"{len(clips)} clips (labels: {', '.join(labels) or 'none'})",
+                     "action": FATAL})
+  elif len(per_subject) < 2:
+    problems.append({"where": where, "what": f"only {len(per_subject)} subject with samples "
+                     f"under protocol {proto.name}; LOSO needs 2", "action": FATAL})
   fatal = any(p["action"] == FATAL for p in problems)
-  return result, not fatal and len(kept) > 0 and len(per_subject) >= 2
+  return result, not fatal
 
 
-def _load(dataset, root, problems, options):
-  load = registry.loader(dataset)
-  if dataset in DEFAULT_PROTOCOL:
-    return load(root, problems=problems, collect_errors=True, **options)
-  return load(root=root, **options)
+def _note_onset_is_apex(clips, problems):
+  """A note per clip whose annotated onset is its apex."""
+  for clip in clips:
+    if clip.apex is not None and clip.apex == clip.onset and clip.num_frames > 1:
+      problems.append({"where": f"{clip.key} ({clip.source})",
+                       "what": f"onset == apex (frame {clip.onset})", "action": ONSET_IS_APEX})
 
 
 def _check_frames(clips, problems):
-  """Decodes every frame file; one problem per clip with unreadable frames."""
+  """Decodes every frame file; one problem per clip with unreadable frames or a
+  frame of another size than the clip's others."""
   import cv2
   for clip in clips:
     if not isinstance(clip.frames, tuple):
       continue
-    bad = [p for p in clip.frames if cv2.imread(p, cv2.IMREAD_UNCHANGED) is None]
+    images = [cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in clip.frames]
+    bad = [p for p, im in zip(clip.frames, images) if im is None]
+    where = f"{clip.key} ({clip.source})"
     if bad:
-      problems.append({"where": f"{clip.key} ({clip.source})",
+      problems.append({"where": where,
                        "what": f"{len(bad)} of {clip.num_frames} frame files unreadable, "
                                f"first {bad[0]}", "action": FATAL})
+      continue
+    odd = odd_frame(clip.frames, [im.shape[:2] for im in images])
+    if odd:
+      problems.append({"where": where, "what": odd, "action": FATAL})
 
 
 def _print(result, usable):

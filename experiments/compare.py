@@ -17,7 +17,7 @@ import json
 import math
 import sys
 
-from merjax.errors import MerjaxError
+from merjax import cli
 from merjax.evaluation import stats
 
 
@@ -50,18 +50,18 @@ def _finite(obj):
 
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
-  try:
+
+  def body():
     result = stats.compare_runs(stats.load_run(args.run_a), stats.load_run(args.run_b),
                                 n_boot=args.n_boot, confidence=args.confidence,
                                 seed=args.seed)
-  except MerjaxError as e:
-    print(str(e).replace("\n", " "), file=sys.stderr)
-    return 2
-  if args.json:
-    print(json.dumps(_finite(result), indent=2, allow_nan=False))
-  else:
-    print(stats.format_comparison(result), end="")
-  return 0
+    if args.json:
+      print(json.dumps(_finite(result), indent=2, allow_nan=False))
+    else:
+      print(stats.format_comparison(result), end="")
+    return cli.OK
+
+  return cli.guarded(body)
 
 
 if __name__ == "__main__":

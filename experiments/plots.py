@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from merjax.errors import MerjaxError
+from merjax import cli
 from merjax.evaluation import plots
 
 
@@ -32,13 +32,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
-  try:
+
+  def body():
     paths = plots.plot_run(args.workdir, args.out, n_boot=args.n_boot, seed=args.seed)
-  except MerjaxError as e:
-    print(str(e).replace("\n", " "), file=sys.stderr)
-    return 2
-  print("\n".join(paths))
-  return 0
+    print("\n".join(paths))
+    return cli.OK
+
+  return cli.guarded(body)
 
 
 if __name__ == "__main__":

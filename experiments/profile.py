@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from merjax import cli
 from merjax import config as config_lib
-from merjax.errors import MerjaxError
-from merjax.models import summary
+from merjax.models import inputs, summary
 from merjax.models.registry import build_model
 
 # DFR-Net cost configurations of Tables 5, 7 and 9: (label, overrides, paper
@@ -69,11 +69,9 @@ def _latency_ms(fn, variables, batch, device, runs: int, warmup: int) -> float:
 def profile_config(config: dict, num_classes: int = 3, runs: int = 100, warmup: int = 5,
                    devices=None) -> dict:
   """{"model", "params", "flops", "latency_ms" (CPU), "latency_ms_<platform>"...,
-  "inputs"} for the config's model on a batch of 1 (model.input_shapes)."""
+  "inputs"} for the config's model on a batch of 1 (shapes from data.inputs / preprocess)."""
   model_cfg = config["model"]
-  shapes = {r: (1,) + tuple(s) for r, s in model_cfg["input_shapes"].items()}
-  if not shapes:
-    raise MerjaxError(f"model '{model_cfg['name']}': model.input_shapes is empty")
+  shapes = {r: (1,) + tuple(s) for r, s in inputs.input_shapes(config).items()}
   model = build_model(model_cfg, num_classes)
   batch = {r: jnp.zeros(s, jnp.float32) for r, s in shapes.items()}
   abstract = summary.abstract_variables(model, batch)
@@ -164,23 +162,23 @@ def main(argv=None) -> int:
   jobs = ([(label, "dfrnet", ov, paper) for label, ov, paper in DFRNET_CONFIGS]
           if args.all_dfrnet_configs else [(args.model, args.model, [], {})])
   devices = [jax.devices("cpu")[0]] if args.cpu_only else _devices()
+  return cli.guarded(lambda: _profile(args, jobs, devices))
+
+
+def _profile(args, jobs, devices) -> int:
+  """Profiles each job and prints the table."""
   rows = []
-  try:
-    for label, name, overrides, paper in jobs:
-      config = config_lib.apply_overrides(config_lib.load_config(name),
-                                          list(overrides) + list(args.overrides))
-      before = _load()
-      row = profile_config(config, args.num_classes, args.runs, args.warmup, devices)
-      row.update(label=label, paper=paper, load_before=before, load_after=_load())
-      rows.append(row)
-      print(f"{label}: {row['params']:,} params, "
-            f"{(row['flops'] or 0) / 1e9:.3f} GFLOPs, {row['latency_ms']:.1f} ms CPU"
-            + "".join(f", {v:.2f} ms {k[len('latency_ms_'):]}" for k, v in row.items()
-                      if k.startswith("latency_ms_"))
-            + f" (load {before}/{row['load_after']})", file=sys.stderr, flush=True)
-  except MerjaxError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+  for label, name, overrides, paper in jobs:
+    config = config_lib.resolve(name, "synthetic", list(overrides) + list(args.overrides))
+    before = _load()
+    row = profile_config(config, args.num_classes, args.runs, args.warmup, devices)
+    row.update(label=label, paper=paper, load_before=before, load_after=_load())
+    rows.append(row)
+    print(f"{label}: {row['params']:,} params, "
+          f"{(row['flops'] or 0) / 1e9:.3f} GFLOPs, {row['latency_ms']:.1f} ms CPU"
+          + "".join(f", {v:.2f} ms {k[len('latency_ms_'):]}" for k, v in row.items()
+                    if k.startswith("latency_ms_"))
+          + f" (load {before}/{row['load_after']})", file=sys.stderr, flush=True)
   if args.json:
     print(json.dumps(rows, indent=2))
   else:

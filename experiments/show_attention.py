@@ -26,59 +26,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from merjax import cli, experiment, predict, rundir
 from merjax import config as config_lib
-from merjax import experiment, predict
+from merjax.configs import schema
 from merjax.errors import MerjaxError
 from merjax.models.registry import build_model
-from merjax.training import trainer as trainer_lib
 
 
 def small_config(dataset: str, size: int, epochs: int, overrides) -> dict:
-  """The meganet config shrunk to a CPU-sized run (the user's overrides win)."""
-  config = config_lib.load_config("meganet")
-  config["data"]["dataset"] = dataset
+  """The meganet config shrunk to a CPU-sized run (the user's overrides win), validated."""
   base = [f"data.preprocess.size={size}", "model.widths=[16, 32, 64, 128]",
-          f"model.input_shapes={{\"image\": [{size}, {size}, 3]}}", f"train.epochs={epochs}",
-          "train.batch_size=16", "data.folds=split", "data.test_fraction=0.1",
-          "data.synthetic.num_subjects=8", "data.synthetic.clips_per_subject=8",
-          f"data.synthetic.size={max(size, 32)}"]
-  return config_lib.apply_overrides(config, base + list(overrides))
-
-
-def train_one(config: dict, log=print):
-  """Trains the split's single member; returns (prepared, model, variables, test mask)."""
-  prepared = experiment.prepare_data(config, log)
-  model = build_model(config["model"], len(prepared.class_names))
-  seed = int(config["train"].get("seed", 0))
-  tables = trainer_lib.member_tables(prepared.folds, [seed], prepared.subject_N)
-  fns = experiment.build_fold_functions(config, model, tables, tuple(prepared.inputs))
-  data = {"inputs": {r: jnp.asarray(x) for r, x in prepared.inputs.items()},
-          "y": jnp.asarray(prepared.y_N)}
-  row = {k: jnp.asarray(v[0]) for k, v in tables.device_rows([0]).items()}
-  t0 = time.perf_counter()
-  state = jax.jit(fns.init)(data, row)
-  epoch = jax.jit(fns.epoch)
-  for e in range(int(config["train"]["epochs"])):
-    state, info = epoch(data, state, row)
-    log(f"epoch {e + 1}: loss {float(info['loss']):.4f} ({time.perf_counter() - t0:.0f}s)")
-  variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
-  return prepared, model, variables, np.asarray(prepared.folds.test_FxN[0])
+          f"train.epochs={epochs}", "train.batch_size=16", "data.folds=split",
+          "data.test_fraction=0.1", "data.synthetic.num_subjects=8",
+          "data.synthetic.clips_per_subject=8", f"data.synthetic.size={max(size, 32)}"]
+  return config_lib.resolve("meganet", dataset, base + list(overrides))
 
 
 def load_trained(workdir: str, fold: str | None, log=print):
   """(config, prepared, model, variables, test mask, input transform) of a finished run's
   saved fold model."""
-  with open(os.path.join(workdir, "config.json")) as f:
-    config = json.load(f)
+  config = schema.validate(rundir.read_json(os.path.join(workdir, rundir.CONFIG)))
   record, state = predict.load_member(workdir, fold)
   log(f"loaded the fold {record['fold']} seed {record['seed']} model of {workdir}")
   prepared = experiment.prepare_data(config, log)
   norm = state.get("norm") or {}               # the fold's training-set standardisation
   to_model = ((lambda x: (x - norm["image"][0]) / norm["image"][1]) if norm else (lambda x: x))
   model = build_model(config["model"], len(prepared.class_names))
-  use_best = config["train"]["selection"]["rule"] != "last"
-  variables = {"params": state["best_params" if use_best else "params"],
-               "batch_stats": state["best_batch_stats" if use_best else "batch_stats"]}
+  variables = predict.selected_variables(state, config["train"]["selection"]["rule"])
   test_N = np.asarray(prepared.folds.test_FxN[prepared.folds.names.index(record["fold"])])
   return config, prepared, model, variables, test_N, to_model
 
@@ -131,23 +105,25 @@ def main(argv=None) -> int:
   parser.add_argument("--epochs", type=int, default=10)
   parser.add_argument("--per-class", type=int, default=3)
   parser.add_argument("overrides", nargs="*")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  args = cli.parse(parser, argv)
   out = args.out or os.path.join("runs", f"attention-{time.strftime('%Y%m%d-%H%M%S')}")
-  log = lambda s: print(s, file=sys.stderr, flush=True)
-  try:
-    if args.workdir:
-      config, prepared, model, variables, test_N, to_model = load_trained(
-          args.workdir, args.fold, log)
-    else:
-      config = small_config(args.dataset, args.size, args.epochs, args.overrides)
+  return cli.guarded(lambda: draw(args, out))
+
+
+def draw(args, out: str) -> int:
+  """Loads (or first trains, through the run core, in OUT/run) the MEGANet fold model and
+  draws the attention figure."""
+  workdir = args.workdir
+  if not workdir:
+    config = small_config(args.dataset, args.size, args.epochs, args.overrides)
     if config["model"]["name"] != "meganet":
       raise MerjaxError("show_attention draws MEGANet's gradient attention: model.name=meganet")
-    if not args.workdir:
-      prepared, model, variables, test_N = train_one(config, log)
-      to_model = lambda x: x
-  except MerjaxError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+    workdir = os.path.join(out, "run")
+    experiment.run(config, workdir, log=cli.log)
+  config, prepared, model, variables, test_N, to_model = load_trained(workdir, args.fold,
+                                                                       cli.log)
+  if config["model"]["name"] != "meganet":
+    raise MerjaxError("show_attention draws MEGANet's gradient attention: model.name=meganet")
   classes = prepared.class_names
   idx = pick_clips(prepared.y_N, test_N, args.per_class, len(classes))
   images = prepared.inputs["image"][idx]

@@ -4,16 +4,15 @@
       [--out fdp_di.png] [--tiny] [key=value ...]
   python -m experiments.show_fdp --table 14 [--tiny] [key=value ...]
 
-merjax runs keep no trained weights (no checkpoints), so this always trains in-process: every
-LOSO fold of the config (`--run DIR` reuses DIR/config.json), then shows each test clip with the
-model of the fold that held it out. `--tiny` trains the seconds-long configuration of
+Every LOSO fold of the config is trained through the run core (a run directory in
+--workdir), or `--run DIR` reuses a finished run's saved fold models; each test clip is shown
+with the model of the fold that held it out. `--tiny` trains the seconds-long configuration of
 merjax/configs/fdp.py (TINY) on the synthetic dataset.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,64 +21,48 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from merjax import cli, experiment, paper_tables, predict, rundir
 from merjax import config as config_lib
-from merjax import experiment, paper_tables
+from merjax.configs import schema
 from merjax.errors import MerjaxError
 from merjax.models.registry import build_model
-from merjax.training import strategies
-from merjax.training import trainer as trainer_lib
 from merjax.training.fdp_losses import target_dynamic_image
 
 
-def _member(tree, i):
-  return jax.tree.map(lambda x: x[i], tree)
-
-
-def train_and_construct(config: dict, log=print) -> dict:
-  """Trains every (fold, first seed) member of `config` and returns, per clip (N), the frames
-  N x T x H x W x C, target DI N x H x W, constructed DI N x H x W (by the clip's held-out fold),
-  the logits' argmax, labels and class names."""
+def train_and_construct(config: dict, workdir: str, log=print) -> dict:
+  """Trains every LOSO fold of `config` through the run core into `workdir` (or reuses the
+  finished run there) and returns, per clip (N), the frames N x T x H x W x C, target DI
+  N x H x W, constructed DI N x H x W (by the first seed's model of the clip's held-out
+  fold), the logits' argmax, labels and class names."""
+  config = schema.validate(config)
+  experiment.run(config, workdir, log=log)
   prepared = experiment.prepare_data(config, log)
-  train = config["train"]
-  seed = int(train.get("seed", 0))
-  selection = train["selection"]["rule"]
-  tables = trainer_lib.member_tables(prepared.folds, [seed], prepared.subject_N,
-                                     selection=selection,
-                                     val_subjects=int(train["selection"].get("val_subjects", 1)))
+  tables = experiment.member_tables(config, prepared.folds, prepared.subject_N)
   model = build_model(config["model"], len(prepared.class_names))
   fns = experiment.build_fold_functions(config, model, tables, tuple(prepared.inputs))
-  programs = strategies.compile_group_programs(fns, "sequential")
-  data = jax.tree.map(jnp.asarray, {"inputs": prepared.inputs, "y": prepared.y_N})
+  data = jax.tree.map(jnp.asarray, prepared.data())
   frames = prepared.inputs["frames"]
   n = len(frames)
   di_true, di_pred = np.zeros((2, n) + frames.shape[2:4], np.float32)
   pred = np.zeros(n, np.int64)
 
   @jax.jit
-  def construct(params, batch_stats, norm, idx_B):
+  def construct(variables, norm, idx_B):
     batch = fns._gather(data, idx_B, norm)  # pylint: disable=protected-access
-    out = model.apply({"params": params, "batch_stats": batch_stats}, batch, train=False)
+    out = model.apply(variables, batch, train=False)
     if "dynamic_image" not in out:
       raise MerjaxError("show_fdp: the model returns no dynamic_image (use_dic=false?)")
     return (target_dynamic_image(batch["frames"])[..., 0], out["dynamic_image"][..., 0],
             jnp.argmax(out["logits"], -1))
 
-  for g in range(0, len(tables), strategies.SEQUENTIAL_GROUP):
-    members = list(range(g, min(g + strategies.SEQUENTIAL_GROUP, len(tables))))
-    rows = jax.tree.map(jnp.asarray, tables.device_rows(members))
-    state = programs.init(data, rows)
-    t0 = time.perf_counter()
-    for e in range(int(train["epochs"])):
-      state, metrics = programs.epoch(data, state, rows)
-    log(f"members {members[0] + 1}-{members[-1] + 1}/{len(tables)}: {train['epochs']} epochs, "
-        f"loss {float(np.mean(metrics['loss'])):.4f} ({time.perf_counter() - t0:.1f}s)")
-    best = "" if selection == "last" else "best_"
-    for i, m in enumerate(members):
-      idx = tables.test_MxP[m, :tables.n_test_M[m]]
-      s = _member(state, i)
-      t, p, y = construct(s[best + "params"], s[best + "batch_stats"], s["norm"],
-                          jnp.asarray(idx))
-      di_true[idx], di_pred[idx], pred[idx] = np.asarray(t), np.asarray(p), np.asarray(y)
+  first_seed = config["train"]["seed"]
+  for record, state in predict.trained_members(workdir):
+    if record["seed"] != first_seed:
+      continue
+    idx = np.flatnonzero(prepared.folds.test_FxN[prepared.folds.names.index(record["fold"])])
+    variables = predict.selected_variables(state, config["train"]["selection"]["rule"])
+    t, p, y = construct(variables, state["norm"], jnp.asarray(idx))
+    di_true[idx], di_pred[idx], pred[idx] = np.asarray(t), np.asarray(p), np.asarray(y)
   return {"frames": frames, "di_true": di_true, "di_pred": di_pred, "pred": pred,
           "label": prepared.y_N, "class_names": prepared.class_names,
           "clips": [c.clip_id for c in prepared.clips]}
@@ -120,15 +103,16 @@ def plot(result: dict, path: str, clips: int = 4) -> str:
   return path
 
 
-def table14(dataset, extra, tiny: bool, log) -> str:
+def table14(dataset, extra, tiny: bool, workdir: str, log) -> str:
   """Runs every row of merjax/configs/fdp_table14.py; Markdown with ours beside the paper."""
   module = paper_tables.load_table("fdp", "14")
   lines = [f"## {module.TITLE}", "",
            "| row | avg MSE x1e-3 (ours) | avg MSE x1e-3 (paper) | Acc (ours) |",
            "|---|---:|---:|---:|"]
-  for name, config, paper in paper_tables.row_configs(module, dataset, extra, tiny):
+  rows = paper_tables.row_configs(module, dataset, extra, tiny)
+  for i, (name, config, paper) in enumerate(rows):
     log(f"row: {name}")
-    result = train_and_construct(config, log)
+    result = train_and_construct(config, os.path.join(workdir, f"{i:02d}"), log)
     acc = float(np.mean(result["pred"] == result["label"]))
     lines.append(f"| {name} | {1e3 * average_mse(result):.3f} | "
                  f"{paper['di_mse_x1e3']:.2f} | {acc:.4f} |")
@@ -138,39 +122,40 @@ def table14(dataset, extra, tiny: bool, log) -> str:
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--model", default="fdp")
-  parser.add_argument("--run", default=None, help="a run directory: reuse its config.json")
+  parser.add_argument("--run", default=None,
+                      help="a finished run directory: draw with its fold models")
+  parser.add_argument("--workdir", default=None,
+                      help="where to train (default runs/show_fdp-<time>)")
   parser.add_argument("--dataset", default=None)
   parser.add_argument("--clips", type=int, default=4)
   parser.add_argument("--out", default="fdp_di.png")
   parser.add_argument("--table", default=None, help="14: Table 14's average DI MSE")
   parser.add_argument("--tiny", action="store_true")
   parser.add_argument("overrides", nargs="*")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  log = lambda s: print(s, file=sys.stderr, flush=True)
-  try:
+  args = cli.parse(parser, argv)
+  workdir = args.workdir or os.path.join("runs", f"show_fdp-{time.strftime('%Y%m%d-%H%M%S')}")
+
+  def body():
     if args.table is not None:
       if str(args.table) != "14":
         raise MerjaxError("show_fdp --table: only Table 14 (DI construction MSE)")
-      print(table14(args.dataset, args.overrides, args.tiny, log))
-      return 0
+      print(table14(args.dataset, args.overrides, args.tiny, workdir, cli.log))
+      return cli.OK
     if args.run:
-      with open(os.path.join(args.run, "config.json")) as f:
-        config = json.load(f)
+      config, run_dir = rundir.read_json(os.path.join(args.run, rundir.CONFIG)), args.run
     else:
-      config = config_lib.load_config(args.model)
-    if args.dataset:
-      config["data"]["dataset"] = args.dataset
-    if args.tiny:
-      from merjax.configs.fdp import TINY  # pylint: disable=import-outside-toplevel
-      config = config_lib.apply_overrides(config, TINY)
-    config = config_lib.apply_overrides(config, args.overrides)
-    result = train_and_construct(config, log)
+      overrides = list(args.overrides)
+      if args.tiny:
+        from merjax.configs.fdp import TINY  # pylint: disable=import-outside-toplevel
+        overrides = list(TINY) + overrides
+      config = config_lib.resolve(args.model, args.dataset or "synthetic", overrides)
+      run_dir = workdir
+    result = train_and_construct(config, run_dir, cli.log)
     print(f"average DI MSE over {len(result['frames'])} test clips: {average_mse(result):.5f}")
     print(f"wrote {plot(result, args.out, args.clips)}")
-  except MerjaxError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  return 0
+    return cli.OK
+
+  return cli.guarded(body)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """PNG grids of every modality for a few clips of each class.
 
 python -m experiments.show_modalities --dataset synthetic --out DIR
-  [--per-class 2] [--size 64] [--no-flow] [--option key=value ...]
+  [--per-class 2] [--size 64] [--no-flow] [key=value ...]
+
+The clips are loaded and staged by the run core's data path (merjax/experiment.py) with
+the dataset and preprocessing of the data.* overrides (e.g. data.root=DIR
+data.preprocess.face_crop=true).
 
 Writes DIR/modalities.png (rows = clips, columns = modalities) and
 DIR/coefficients.png (dynamic image, MESTI and DI-Onset/Offset images next to
@@ -11,7 +15,6 @@ their coefficient curves).
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 
@@ -21,10 +24,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
-from merjax.data.registry import loader  # pylint: disable=wrong-import-position
+from merjax import cli, experiment  # pylint: disable=wrong-import-position
+from merjax import config as config_lib  # pylint: disable=wrong-import-position
+from merjax.configs import schema  # pylint: disable=wrong-import-position
 from merjax.modalities import rank_pooling as rp  # pylint: disable=wrong-import-position
 from merjax.modalities import registry  # pylint: disable=wrong-import-position
-from merjax.modalities.stage import stage_inputs  # pylint: disable=wrong-import-position
 
 SHOWN = ["onset", "apex", "onset_apex_diff", "apex_offset_diff", "flow_onset_apex",
          "flow_apex_offset", "flow_strain", "flow_strain_dfrnet", "dynamic_image",
@@ -110,34 +114,41 @@ def coefficient_grid(clips, images, path):
   plt.close(fig)
 
 
-def main(argv=None):
+def data_config(dataset: str, size: int, names, overrides) -> dict:
+  """The validated data config that stages `names` (each as its own input role)."""
+  config = schema.defaults()
+  config["model"]["name"] = "ststnet"          # any model: only data.* is used here
+  config["data"].update(dataset=dataset, inputs={n: n for n in names})
+  config["data"]["preprocess"]["size"] = size
+  if dataset == "synthetic":
+    config["data"]["synthetic"] = {"num_subjects": 4, "size": size}
+  return schema.validate(config_lib.apply_overrides(config, overrides))["data"]
+
+
+def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--dataset", default="synthetic")
   p.add_argument("--out", required=True)
   p.add_argument("--per-class", type=int, default=2)
   p.add_argument("--size", type=int, default=64)
   p.add_argument("--no-flow", action="store_true", help="skip the TV-L1 modalities")
-  p.add_argument("--option", action="append", default=[],
-                 help="preprocess key=value (python literal), repeatable")
-  p.add_argument("--cache-dir", default=None)
-  args = p.parse_args(argv)
-  load_kwargs = {"num_subjects": 4, "size": args.size} if args.dataset == "synthetic" else {}
-  clips = pick_clips(loader(args.dataset)(**load_kwargs), args.per_class)
-  preprocess = {"size": args.size}
-  for opt in args.option:
-    k, v = opt.split("=", 1)
-    try:
-      preprocess[k] = ast.literal_eval(v)
-    except (ValueError, SyntaxError):
-      preprocess[k] = v
-  names = [n for n in SHOWN if not (args.no_flow and registry.get(n).kind == "flow")]
-  print(f"{len(clips)} clips, {len(names)} modalities", file=sys.stderr)
-  images = stage_inputs(clips, {n: n for n in names}, preprocess, cache_dir=args.cache_dir)
-  os.makedirs(args.out, exist_ok=True)
-  modality_grid(clips, images, names, os.path.join(args.out, "modalities.png"))
-  coefficient_grid(clips, images, os.path.join(args.out, "coefficients.png"))
-  print(f"wrote {args.out}/modalities.png and coefficients.png", file=sys.stderr)
+  p.add_argument("overrides", nargs="*", help="data.* key=value overrides")
+  args = cli.parse(p, argv)
+
+  def body():
+    names = [n for n in SHOWN if not (args.no_flow and registry.get(n).kind == "flow")]
+    data_cfg = data_config(args.dataset, args.size, names, args.overrides)
+    clips = pick_clips(experiment.load_clips(data_cfg), args.per_class)
+    cli.log(f"{len(clips)} clips, {len(names)} modalities")
+    images = experiment.stage(clips, data_cfg)
+    os.makedirs(args.out, exist_ok=True)
+    modality_grid(clips, images, names, os.path.join(args.out, "modalities.png"))
+    coefficient_grid(clips, images, os.path.join(args.out, "coefficients.png"))
+    cli.log(f"wrote {args.out}/modalities.png and coefficients.png")
+    return cli.OK
+
+  return cli.guarded(body)
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -25,6 +25,7 @@ from typing import Sequence
 from merjax import config as config_lib
 from merjax import experiment
 from merjax.errors import MerjaxError
+from merjax.evaluation import tables
 
 
 def load_table(paper: str, table: str):
@@ -73,12 +74,15 @@ def metric_of(metrics: dict, column: str):
 
 def run_table(module, workdir: str, dataset: str | None = None, extra=(),
               tiny: bool = False, log=print) -> str:
-  """Runs every row into workdir/<row>/ and returns the Markdown table."""
+  """Runs every row into workdir/<row>/ and returns the Markdown table. A row that ran
+  with oracle selection (train.selection.rule=oracle) reads "<row> [ORACLE]", and a note
+  under the table says what that means."""
   columns = tuple(getattr(module, "COLUMNS", ("acc", "uf1", "uar")))
   lines = [f"## {module.TITLE}", "",
            "| row | " + " | ".join(f"{c.upper()} (ours, pooled) | {c.upper()} (paper)"
                                    for c in columns) + " |",
            "|---|" + "---:|---:|" * len(columns)]
+  any_oracle = False
   for i, (name, config, paper) in enumerate(row_configs(module, dataset, extra, tiny)):
     if config is None:
       metrics = None
@@ -92,7 +96,10 @@ def run_table(module, workdir: str, dataset: str | None = None, extra=(),
       theirs = paper.get(c)
       cells += [("not run" if metrics is None else "n/a") if ours is None else f"{ours:.4f}",
                 "-" if theirs is None else f"{theirs:.4f}"]
-    lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(f"| {name}{tables.oracle_mark(metrics)} | " + " | ".join(cells) + " |")
+    any_oracle = any_oracle or tables.is_oracle(metrics)
+  if any_oracle:
+    lines += ["", tables.ORACLE_NOTE]
   text = "\n".join(lines) + "\n"
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "table.md"), "w") as f:

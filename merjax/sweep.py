@@ -21,28 +21,28 @@ table sweep.md / sweep.csv / sweep.json.
 
 from __future__ import annotations
 
-import copy
 import csv
 import itertools
 import json
+import logging
 import os
-import sys
 from typing import Mapping
 
 import numpy as np
 
 from merjax import config as config_lib
-from merjax import experiment
+from merjax.configs import schema
+from merjax import experiment, rundir
 from merjax.data import protocols
 from merjax.errors import MerjaxError
 from merjax.evaluation import metrics as metrics_lib
 from merjax.models.registry import build_model
 from merjax.training import hparams as hparams_lib
 from merjax.training import optim
-from merjax.training import trainer as trainer_lib
+
+logger = logging.getLogger(__name__)
 
 TABLE_METRICS = ("uf1", "uar", "acc")
-SWEEP_DEFAULTS = {"grid": {}, "select": "none", "inner_folds": 0, "select_metric": "uf1"}
 
 
 def parse_grid(items) -> dict[str, list]:
@@ -52,7 +52,12 @@ def parse_grid(items) -> dict[str, list]:
     key, _, text = item.partition("=")
     if not key.startswith("grid.") or not text:
       raise MerjaxError(f"grid override '{item}' is not grid.<key>=v1,v2,...")
-    grid[config_lib.canonical_key(key[len("grid."):])] = [
+    dotted = config_lib.canonical_key(key[len("grid."):])
+    try:
+      schema.lookup(dotted)
+    except MerjaxError as e:
+      raise MerjaxError(f"grid.{e}") from None
+    grid[dotted] = [
         config_lib.parse_value(v) for v in text.split(",")]
   return grid
 
@@ -61,14 +66,6 @@ def combinations(grid: Mapping[str, list]) -> list[dict]:
   """Every combination of the grid's values, the first key varying slowest."""
   keys = list(grid)
   return [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
-
-
-def with_values(config: Mapping, values: Mapping) -> dict:
-  """A copy of config with each dotted key set (the sweep section dropped)."""
-  out = copy.deepcopy({k: v for k, v in config.items() if k != "sweep"})
-  for key, value in values.items():
-    config_lib.set_path(out, key, value)
-  return out
 
 
 def plan(config: Mapping, combos: list[dict]) -> tuple[list[str], list[str], list[list[int]]]:
@@ -124,89 +121,66 @@ def _combo_name(i: int) -> str:
   return f"combo_{i:03d}"
 
 
-def run_sweep(config: dict, workdir: str, log=None, restart: bool = False) -> dict:
+def run_sweep(config: dict, workdir: str, log=None, restart: bool = False,
+              force: bool = False) -> dict:
   """Trains every combination x seed x fold of config["sweep"]["grid"] and
   writes the sweep directory; resumes an interrupted sweep of the same config.
   Returns the sweep summary (sweep.json)."""
-  log = log or (lambda s: print(s, file=sys.stderr, flush=True))
-  sweep = {**SWEEP_DEFAULTS, **config.get("sweep", {})}
-  if sweep["select"] not in ("none", "nested"):
-    raise MerjaxError(f"sweep.select must be 'none' or 'nested', got {sweep['select']!r}")
+  log = log or logger.info
+  config = schema.validate(config)
+  sweep = config["sweep"]
   combos = combinations(sweep["grid"])
+  for combo in combos:                 # every combination is a valid config
+    schema.validate(experiment.with_values(config, combo))
   traced, structural, programs = plan(config, combos)
-  resuming = experiment.start_workdir(workdir, config, restart, log)
-  ledger = experiment.Ledger(workdir, fresh=not resuming)
-  if resuming:
-    log(f"resuming the interrupted sweep in {workdir}")
-    ledger.cut_partial_rows()
   nested = sweep["select"] == "nested"
-  train = config["train"]
-  seeds = [int(train.get("seed", 0)) + i for i in range(int(train.get("seeds", 1)))]
-  selection = train["selection"]
-  prepared = None
-  records = []
-  for p, combo_ids in enumerate(programs):
-    program_config = with_values(config, {k: combos[combo_ids[0]][k] for k in structural})
-    prepared = experiment.prepare_data(program_config, log)
-    folds = prepared.folds
-    num_outer = len(folds)
-    if nested:
-      folds = _concat_folds(folds, inner_folds(folds, prepared.subject_N,
-                                               int(sweep["inner_folds"])))
-    tables_ = trainer_lib.member_tables(
-        folds, seeds, prepared.subject_N, selection=selection["rule"],
-        val_subjects=int(selection.get("val_subjects", 1)),
-        combos=[{k: combos[c][k] for k in traced} for c in combo_ids])
-    if p == 0:
-      log(f"grid: {len(combos)} combination(s) x {len(seeds)} seed(s) x {num_outer} folds"
-          + (f" (+ {len(folds) - num_outer} inner folds)" if nested else "")
-          + f" in {len(programs)} compiled program(s); traced per member: "
-          f"{', '.join(traced) or 'none'}; structural: {', '.join(structural) or 'none'}")
-    model = build_model(program_config["model"], len(prepared.class_names))
-    fns = experiment.build_fold_functions(program_config, model, tables_, tuple(prepared.inputs))
-    writers = {}
-    for c in combo_ids:
-      combo_dir = os.path.join(workdir, _combo_name(c))
-      os.makedirs(combo_dir, exist_ok=True)
-      if not resuming:
-        with open(os.path.join(combo_dir, "config.json"), "w") as f:
-          json.dump(combo_config(config, combos, c), f, indent=2, sort_keys=True)
-      writers[c, False] = experiment.PredictionWriter(
-          os.path.join(combo_dir, "predictions.csv"), prepared, folds.names, fresh=not resuming)
+  seeds = experiment.seeds_of(config)
+  with rundir.RunDirectory(workdir, config, kind="sweep", restart=restart, force=force) as rd:
+    for c in range(len(combos)):
+      os.makedirs(os.path.join(workdir, _combo_name(c)), exist_ok=True)
       if nested:
         os.makedirs(os.path.join(workdir, "inner", _combo_name(c)), exist_ok=True)
-        writers[c, True] = experiment.PredictionWriter(
-            os.path.join(workdir, "inner", _combo_name(c), "predictions.csv"), prepared,
-            folds.names, fresh=not resuming)
-    ledger.commit([w.path for w in writers.values()])
-    records += experiment.train_program(
-        program_config, prepared, tables_, fns, ledger=ledger, key=str(p),
-        fold_names=folds.names,
-        route=lambda r, ids=combo_ids, w=writers, n=num_outer: w[ids[r.combo], r.fold >= n],
-        checkpoint_dir=os.path.join(workdir, "checkpoints", f"program_{p}"), log=log)
-  rows = []
-  for c in range(len(combos)):
-    combo_dir = os.path.join(workdir, _combo_name(c))
-    mine = [m for m in records if m["predictions"] == os.path.join(_combo_name(c),
-                                                                    "predictions.csv")]
-    experiment.write_history(combo_dir, mine)
-    metrics = experiment.score_run(
-        combo_dir, combo_config(config, combos, c), prepared.class_names,
-        experiment.failed_members(records, os.path.join(_combo_name(c), "predictions.csv")),
-        prepared.folds.skipped)
-    rows.append({"combo": c, "name": _combo_name(c), "values": combos[c], "metrics": metrics})
-  summary = {"programs": len(programs), "traced": traced, "structural": structural,
-             "seeds": seeds, "rows": rows}
-  if nested:
-    summary["nested"] = select_nested(workdir, config, combos, prepared.class_names,
-                                      sweep["select_metric"])
-  write_sweep_table(workdir, config, summary)
+      if not rd.resuming:
+        rundir.write_json(os.path.join(workdir, _combo_name(c), rundir.CONFIG),
+                          combo_config(config, combos, c), indent=2, sort_keys=True)
+    log(f"grid: {len(combos)} combination(s) x {len(seeds)} seed(s) in {len(programs)} "
+        f"compiled program(s); traced per member: {', '.join(traced) or 'none'}; "
+        f"structural: {', '.join(structural) or 'none'}"
+        + ("; nested selection by inner LOSO" if nested else ""))
+    the_plan = experiment.Plan(
+        combos, programs, traced, structural,
+        combo_dir=lambda c: os.path.join(workdir, _combo_name(c)),
+        extend_folds=(lambda prepared: _concat_folds(prepared.folds, inner_folds(
+            prepared.folds, prepared.subject_N, sweep["inner_folds"]))) if nested else None,
+        inner_dir=(lambda c: os.path.join(workdir, "inner", _combo_name(c))) if nested else None)
+    records, prepared = experiment.run_plan(config, rd, the_plan, log)
+    rows = []
+    for c in range(len(combos)):
+      combo_dir = os.path.join(workdir, _combo_name(c))
+      predictions = os.path.join(_combo_name(c), rundir.PREDICTIONS)
+      mine = [m for m in records if m["predictions"] == predictions]
+      experiment.write_history(combo_dir, mine)
+      failed = experiment.failed_members(records, predictions)
+      try:
+        metrics = experiment.score_run(combo_dir, combo_config(config, combos, c),
+                                       prepared.class_names, failed, prepared.folds.skipped)
+      except MerjaxError as e:         # every member of this combination failed
+        log(f"combination {c}: {e}")
+        metrics = None
+      rows.append({"combo": c, "name": _combo_name(c), "values": combos[c], "metrics": metrics,
+                   "failed": [experiment.describe_failure(m) for m in failed]})
+    summary = {"programs": len(programs), "traced": traced, "structural": structural,
+               "seeds": seeds, "rows": rows}
+    if nested:
+      summary["nested"] = select_nested(workdir, config, combos, prepared.class_names,
+                                        sweep["select_metric"])
+    write_sweep_table(workdir, config, summary)
   return summary
 
 
 def combo_config(config: Mapping, combos: list[dict], c: int) -> dict:
   """The full config of combination c (its values applied), as its run directory records it."""
-  out = with_values(config, combos[c])
+  out = experiment.with_values(config, combos[c])
   out["sweep_combination"] = {"index": c, "values": combos[c]}
   return out
 
@@ -256,9 +230,9 @@ def select_nested(workdir: str, config: Mapping, combos: list[dict], class_names
                for (outer, seed), c in sorted(chosen.items())}
   with open(os.path.join(nested_dir, "selection.json"), "w") as f:
     json.dump(selection, f, indent=2)
-  nested_config = with_values(config, {})
+  nested_config = experiment.with_values(config, {})
   nested_config["sweep_selection"] = {"rule": "nested", "metric": metric,
-                                      "inner_folds": config["sweep"].get("inner_folds", 0)}
+                                      "inner_folds": config["sweep"]["inner_folds"]}
   with open(os.path.join(nested_dir, "config.json"), "w") as f:
     json.dump(nested_config, f, indent=2, sort_keys=True)
   metrics = experiment.score_run(nested_dir, nested_config, class_names)
@@ -293,8 +267,15 @@ def write_sweep_table(workdir: str, config: Mapping, summary: dict) -> str:
   csv_rows = []
   for row in summary["rows"]:
     m = row["metrics"]
+    name = row["name"] + (f" (FAILED: {len(row['failed'])} member(s))" if row["failed"] else "")
+    if m is None:                      # every member of the combination diverged
+      lines.append(f"| {name} | " + " | ".join(str(row["values"][k]) for k in keys)
+                   + " | " + " | ".join("FAILED" for _ in columns) + " |")
+      csv_rows.append([row["name"]] + [row["values"][k] for k in keys]
+                      + ["FAILED"] * (len(csv_header) - 1 - len(keys)))
+      continue
     cells = [_cell(*_mean_std(m, agg, metric)) for agg, metric in columns]
-    lines.append(f"| {row['name']} | " + " | ".join(str(row["values"][k]) for k in keys)
+    lines.append(f"| {name} | " + " | ".join(str(row["values"][k]) for k in keys)
                  + " | " + " | ".join(cells) + " |")
     per_seed = m.get("seeds") or {str(summary["seeds"][0]): m}
     csv_rows.append([row["name"]] + [row["values"][k] for k in keys]
@@ -306,8 +287,12 @@ def write_sweep_table(workdir: str, config: Mapping, summary: dict) -> str:
     lines.append("| nested LOSO selection | " + " | ".join("(per fold)" for _ in keys) + " | "
                  + " | ".join(_cell(*_mean_std(m, agg, metric)) for agg, metric in columns)
                  + " |")
-  if summary["rows"]:
-    best = max(summary["rows"], key=lambda r: r["metrics"]["pooled"]["uf1"])
+  failed = [f"{r['name']}: {'; '.join(r['failed'])}" for r in summary["rows"] if r["failed"]]
+  if failed:
+    lines += ["", "**FAILED members** (non-finite loss; not scored): " + " | ".join(failed)]
+  scored = [r for r in summary["rows"] if r["metrics"] is not None]
+  if scored:
+    best = max(scored, key=lambda r: r["metrics"]["pooled"]["uf1"])
     lines += ["", f"ORACLE (chosen on the outer test subjects; for reference, not a result): "
               f"{best['name']} {best['values']} has the best pooled UF1 "
               f"{best['metrics']['pooled']['uf1']:.4f}."]
@@ -324,9 +309,11 @@ def write_sweep_table(workdir: str, config: Mapping, summary: dict) -> str:
   with open(os.path.join(workdir, "sweep.json"), "w") as f:
     json.dump({k: v for k, v in summary.items() if k != "rows"}
               | {"rows": [{k: r[k] for k in ("combo", "name", "values")}
-                          | {"pooled": r["metrics"]["pooled"],
-                             "pooled_std": r["metrics"].get("pooled_std"),
-                             "fold_mean": r["metrics"]["fold_mean"],
-                             "fold_mean_std": r["metrics"].get("fold_mean_std")}
+                          | {"failed": r["failed"]}
+                          | ({"pooled": r["metrics"]["pooled"],
+                              "pooled_std": r["metrics"].get("pooled_std"),
+                              "fold_mean": r["metrics"]["fold_mean"],
+                              "fold_mean_std": r["metrics"].get("fold_mean_std")}
+                             if r["metrics"] is not None else {})
                           for r in summary["rows"]]}, f, indent=2, default=str)
   return text

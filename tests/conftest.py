@@ -17,3 +17,14 @@ jax.config.update("jax_compilation_cache_dir",
                                  os.path.join(tempfile.gettempdir(), "merjax-test-jax-cache")))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_sessionfinish(session, exitstatus):
+  """With MERJAX_FAIL_ON_SKIP=1 (.ci/run), a skipped test fails the run: CI skips none."""
+  if os.environ.get("MERJAX_FAIL_ON_SKIP") != "1" or exitstatus != 0:
+    return
+  reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+  skipped = reporter.stats.get("skipped", []) if reporter else []
+  if skipped:
+    reporter.write_line(f"MERJAX_FAIL_ON_SKIP: {len(skipped)} test(s) skipped; CI skips none")
+    session.exitstatus = 1

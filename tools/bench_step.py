@@ -24,7 +24,7 @@ import jax.numpy as jnp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from merjax import config as config_lib  # noqa: E402
-from merjax.models import summary, testing  # noqa: E402
+from merjax.models import inputs, summary, testing  # noqa: E402
 from merjax.models.registry import build_model  # noqa: E402
 
 
@@ -38,12 +38,11 @@ def main(argv=None) -> int:
   parser.add_argument("overrides", nargs="*", help="config key=value")
   args = parser.parse_args(argv)
 
-  config = config_lib.load_config(args.model)
-  overrides = (config_lib.quick_overrides(args.model) if args.quick else []) + args.overrides
-  config = config_lib.apply_overrides(config, overrides)
+  config = config_lib.resolve(args.model, "synthetic", args.overrides, quick=args.quick)
+  shapes = inputs.input_shapes(config)
   model = build_model(config["model"], args.classes)
   batch = {role: jax.random.uniform(jax.random.key(i), (args.batch, *shape))
-           for i, (role, shape) in enumerate(sorted(config["model"]["input_shapes"].items()))}
+           for i, (role, shape) in enumerate(sorted(shapes.items()))}
   # Host-filled variables: compiling Flax's initialisers would cost as much as the step.
   variables = testing.materialize(summary.abstract_variables(model, batch))
 
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
     times.append(time.perf_counter() - t0)
   dev = jax.devices()[0]
   print(f"# {args.model}{' --quick' if args.quick else ''} {' '.join(args.overrides)}; batch "
-        f"{args.batch}; inputs {config['model']['input_shapes']}; {dev.platform} "
+        f"{args.batch}; inputs {shapes}; {dev.platform} "
         f"({dev.device_kind}); jax {jax.__version__}; load {os.getloadavg()[0]:.2f}")
   print("| variant | compile (s) | ms per forward + backward (median) |")
   print("|---|---:|---:|")

@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from merjax import config as config_lib  # pylint: disable=wrong-import-position
 from merjax.data import protocols  # pylint: disable=wrong-import-position
+from merjax.models import inputs  # pylint: disable=wrong-import-position
 from merjax.models.registry import build_model  # pylint: disable=wrong-import-position
 from merjax.training import losses, optim, strategies  # pylint: disable=wrong-import-position
 from merjax.training import trainer as trainer_lib  # pylint: disable=wrong-import-position
@@ -162,8 +163,8 @@ def main(argv=None):
     overrides.append(f"model.dtype={args.dtype}")
   if args.attention_impl:
     overrides.append(f"model.attention_impl={args.attention_impl}")
-  config = config_lib.apply_overrides(config_lib.load_config(args.model), overrides)
-  shapes = dict(config["model"]["input_shapes"])
+  config = config_lib.resolve(args.model, "synthetic", overrides)
+  shapes = dict(inputs.input_shapes(config))
   if args.size:
     shapes = {r: tuple(s[:-3]) + (args.size, args.size, s[-1]) for r, s in shapes.items()}
   data, subject_N = make_data(shapes, args.folds, args.per_subject, args.classes)

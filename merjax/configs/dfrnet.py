@@ -22,11 +22,7 @@ SIZE = 224
 
 def get_config():
   config = common.base_config()
-  config["model"] = {
-      "name": "dfrnet",
-      "input_shapes": {"spatial": (SIZE, SIZE, 3), "temporal": (SIZE, SIZE, 3),
-                       "diff": (SIZE, SIZE, 3)},
-  }
+  config["model"] = {"name": "dfrnet"}
   config["data"].update(
       inputs={"spatial": "apex", "temporal": "flow_strain_dfrnet", "diff": "onset_apex_diff"},
       standardize=True,              # per fold, per channel, training samples only

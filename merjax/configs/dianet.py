@@ -32,7 +32,6 @@ def get_config():
       "backbone": "efficientnetv2_s", "shared_backbone": True, "streams": 2,
       "feature_dim": 512, "fusion": "cross", "cross_query": "vector", "num_heads": 1,
       "fusion_dim": 512, "mlp_hidden": 256, "dropout": 0.5,
-      "input_shapes": {"di_onset": (SIZE, SIZE, 3), "di_offset": (SIZE, SIZE, 3)},
   }
   config["data"].update(
       protocol=PROTOCOL,
@@ -90,5 +89,4 @@ def paper_acc(casme2=None, samm=None, mmew=None):
 def one_stream(modality: str) -> list[str]:
   """Overrides for a single-stream DIANet on `modality` (Table 4 rows 1-3)."""
   return ["model.streams=1", f'data.inputs={{"image": "{modality}"}}',
-          f"model.input_shapes={{'image': ({SIZE}, {SIZE}, 3)}}",
           'train.loss={"name": "cross_entropy"}']

@@ -17,5 +17,5 @@ from merjax.configs.meganet import SIZE, mesti_training
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "efficientnet_b0", "input_shapes": {"image": (SIZE, SIZE, 3)}}
+  config["model"] = {"name": "efficientnet_b0"}
   return mesti_training(config)

@@ -24,7 +24,7 @@ SIZE, T, BATCH, STEPS = 64, 8, 36, 500
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "fdp_release", "input_shapes": {"frames": (T, SIZE, SIZE, 1)}}
+  config["model"] = {"name": "fdp_release"}
   config["data"]["inputs"] = {"frames": "frames"}
   config["data"]["preprocess"].update(size=SIZE, grayscale=True, num_frames=T,
                                       temporal_mode="fdp")

@@ -44,7 +44,6 @@ def get_config():
       "name": "meganet", "num_blocks": 3, "widths": (64, 128, 256, 512),
       "strides": (1, 2, 2, 2), "attention_impl": "plain",
       "use_gradient_attention": True, "use_residual": True, "use_self_attention": True,
-      "input_shapes": {"image": (SIZE, SIZE, 3)},
   }
   config["data"]["synthetic"] = {"num_classes": 3}
   return mesti_training(config)

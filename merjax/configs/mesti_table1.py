@@ -9,13 +9,13 @@ network. Optical flow is the 2-channel TV-L1 (u, v) field; the active and affect
 images are merjax's PROVISIONAL readings (not the original formulas; docs/modalities.md).
 """
 
-from merjax.configs.meganet import SIZE, TINY  # noqa: F401
+from merjax.configs.meganet import TINY  # noqa: F401
 
 TITLE = "MESTI Table I: input modalities (accuracy, 90/10 train-test split)"
 BASE = "vgg19"
 COLUMNS = ("casme2/acc", "samm/acc", "acc", "uf1", "uar")
 
-# (row label, modality, channels)
+# (row label, modality, channels: what merjax.models.inputs derives, checked by the tests)
 MODALITIES = (
     ("Apex frame", "apex", 3),
     ("Optical flow (onset-apex)", "flow_onset_apex", 2),
@@ -37,18 +37,18 @@ PAPER = {
                         (0.5385, 0.5000), (0.4615, 0.4375), (0.5200, 0.4800),
                         (0.6154, 0.5000)),
 }
-SPLIT = ["data.folds=split", "data.test_fraction=0.1", "data.synthetic.num_classes=5"]
+SPLIT = ["data.folds=split", "data.test_fraction=0.1", "data.split_rule=total",
+         "data.synthetic.num_classes=5"]
 
 
-def modality_overrides(modality: str, channels: int) -> list[str]:
-  """The single-image input `modality` with its declared shape."""
-  return [f'data.inputs={{"image": "{modality}"}}',
-          f'model.input_shapes={{"image": [{SIZE}, {SIZE}, {channels}]}}']
+def modality_overrides(modality: str) -> list[str]:
+  """The single-image input `modality` (its shape follows from the modality)."""
+  return [f'data.inputs={{"image": "{modality}"}}']
 
 
 ROWS = [
-    (f"{net} / {label}", SPLIT + modality_overrides(modality, channels),
+    (f"{net} / {label}", SPLIT + modality_overrides(modality),
      {"casme2/acc": PAPER[base][i][0], "samm/acc": PAPER[base][i][1]}, base)
     for net, base in NETWORKS
-    for i, (label, modality, channels) in enumerate(MODALITIES)
+    for i, (label, modality, _) in enumerate(MODALITIES)
 ]

@@ -19,6 +19,5 @@ from merjax.configs.meganet import SIZE, mesti_training
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "micro_attention", "stem_conv_bias": True,
-                     "input_shapes": {"image": (SIZE, SIZE, 1)}}
+  config["model"] = {"name": "micro_attention", "stem_conv_bias": True}
   return mesti_training(config, grayscale=True)

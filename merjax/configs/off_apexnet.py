@@ -13,7 +13,7 @@ from merjax.configs import common
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "off_apexnet", "input_shapes": {"image": (28, 28, 2)}}
+  config["model"] = {"name": "off_apexnet"}
   config["data"]["inputs"] = {"image": "flow_onset_apex"}
   config["data"]["preprocess"].update(size=28, apex_method="dc_rois")
   config["data"]["synthetic"] = {"num_classes": 3}

@@ -18,5 +18,5 @@ from merjax.configs.meganet import SIZE, mesti_training
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "vgg19", "input_shapes": {"image": (SIZE, SIZE, 3)}}
+  config["model"] = {"name": "vgg19"}
   return mesti_training(config)

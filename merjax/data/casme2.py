@@ -49,30 +49,28 @@ def subject_folder(value) -> str:
   return f"sub{int(m.group(1)):02d}"
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"frames": "cropped", "annotation": None, "frames_dir": None}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """CASME II clips (labels = Estimated Emotion, lower case)."""
   report = sheets.report_of(options)
-  kind = options.pop("frames", "cropped")
-  annotation = options.pop("annotation", None)
-  frames_dir = options.pop("frames_dir", None)
-  sheets.reject_options(NAME, options)
+  opts = sheets.take_options(options, OPTIONS)
+  kind = opts["frames"]
   if kind not in FRAMES:
-    raise MerjaxError(f"casme2: frames must be 'cropped' or 'raw', got '{kind}'")
+    raise MerjaxError(f"data.options.frames: casme2 frames must be 'cropped' or 'raw', "
+                      f"got '{kind}'")
   names, pattern = FRAMES[kind]
-  path = annotation or sheets.one_annotation(root, PATTERNS, "CASME II", PREFER)
-  frames_dir = frames_dir or sheets.find_dir(root, names, child=r"sub\d+")
+  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CASME II", PREFER, report)
+  frames_dir = opts["frames_dir"] or sheets.find_dir(root, names, child=r"sub\d+")
   if frames_dir is None:
     raise MerjaxError(f"{root}: no CASME II frame folder ({', '.join(names)})")
   rows = sheets.read_sheet(path)
   cols = sheets.header_columns(path, rows, 1, COLUMNS)
-  clips = []
-  for r, row in sheets.data_rows(rows, 1):
-    where = f"{os.path.basename(path)} row {r}"
-    try:
-      clips.append(_clip(row, cols, frames_dir, pattern, where, report))
-    except RowError as e:
-      report.error(where, str(e))
-  sheets.check_unique(clips, report, path)
+  clips = sheets.clips_from_rows(
+      path, rows, 1, lambda row, where: _clip(row, cols, frames_dir, pattern, where, report),
+      report)
   return sheets.filter_protocol(clips, protocol)
 
 

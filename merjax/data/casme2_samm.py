@@ -17,7 +17,6 @@ to that loader, e.g. {"frames": "raw"}), problems / collect_errors (shared by bo
 from __future__ import annotations
 
 from merjax.data import casme2, samm, sheets
-from merjax.errors import MerjaxError
 
 NAME = "casme2_samm"
 LOADERS = {"casme2": casme2, "samm": samm}
@@ -28,16 +27,9 @@ def load(root: str, protocol: str | None = None, **options):
   problems = options.pop("problems", None)
   collect = options.pop("collect_errors", False)
   report = sheets.Report(problems, collect)
-  roots = {d: options.pop(f"{d}_root", None) or root for d in LOADERS}
-  extra = {}
-  for d in LOADERS:
-    given = options.pop(f"{d}_options", None) or {}
-    if not isinstance(given, dict):
-      raise MerjaxError(f"{NAME}.load: {d}_options must be a dict, got {given!r}")
-    extra[d] = dict(given)
-  sheets.reject_options(NAME, options)
+  roots, extra = sheets.composite_options(options, LOADERS)
   clips = []
   for dataset, module in LOADERS.items():
-    clips += module.load(roots[dataset], problems=report.problems, collect_errors=collect,
-                         **extra[dataset])
+    clips += module.load(roots[dataset] or root, problems=report.problems,
+                         collect_errors=collect, **extra[dataset])
   return sheets.filter_protocol(clips, protocol)

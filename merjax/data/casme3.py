@@ -31,28 +31,25 @@ COLUMNS = {"subject": ("Subject",), "filename": ("Filename",), "onset": ("Onset"
 FRAME_PATTERN = r"(\d+)\.(?:jpg|jpeg|png)"
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"annotation": None}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """CAS(ME)^3 Part A micro-expression clips."""
   report = sheets.report_of(options)
-  annotation = options.pop("annotation", None)
-  sheets.reject_options(NAME, options)
-  path = annotation or sheets.one_annotation(root, PATTERNS, "CAS(ME)^3 Part A ME")
+  opts = sheets.take_options(options, OPTIONS)
+  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CAS(ME)^3 Part A ME",
+                                                     report=report)
   frames_dir = sheets.find_dir(root, ("part_A",), child=r"spNO\.\d+", depth=4)
   if frames_dir is None:
     raise MerjaxError(f"{root}: no CAS(ME)^3 frame folder with spNO.X subject folders")
   rows = sheets.read_sheet(path, "label" if "label" in sheets.sheet_names(path) else None)
   cols = sheets.header_columns(path, rows, 1, COLUMNS)
   seen = collections.Counter()
-  clips = []
-  for r, row in sheets.data_rows(rows, 1):
-    where = f"{os.path.basename(path)} row {r}"
-    try:
-      clip = _clip(row, cols, frames_dir, where, report, seen)
-      if clip is not None:
-        clips.append(clip)
-    except RowError as e:
-      report.error(where, str(e))
-  sheets.check_unique(clips, report, path)
+  clips = sheets.clips_from_rows(
+      path, rows, 1, lambda row, where: _clip(row, cols, frames_dir, where, report, seen),
+      report)
   return sheets.filter_protocol(clips, protocol)
 
 

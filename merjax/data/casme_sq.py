@@ -32,30 +32,32 @@ FRAMES = {"raw": ("rawpic",), "cropped": ("cropped",)}
 FRAME_PATTERN = r"img(\d+)\.(?:jpg|jpeg|png|bmp)"
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"annotation": None, "frames": "raw"}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """CAS(ME)^2 micro-expression clips (labels positive/negative/surprise/others)."""
   report = sheets.report_of(options)
-  annotation = options.pop("annotation", None)
-  kind = options.pop("frames", "raw")
-  sheets.reject_options(NAME, options)
-  path = annotation or sheets.one_annotation(root, PATTERNS, "CAS(ME)^2")
-  frames_dir = sheets.find_dir(root, FRAMES.get(kind, ()), child=r"s\d+")
+  opts = sheets.take_options(options, OPTIONS)
+  kind = opts["frames"]
+  if kind not in FRAMES:
+    raise MerjaxError(f"data.options.frames: casme_sq frames must be 'raw' or 'cropped', "
+                      f"got '{kind}'")
+  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CAS(ME)^2", report=report)
+  frames_dir = sheets.find_dir(root, FRAMES[kind], child=r"s\d+")
   if frames_dir is None:
     raise MerjaxError(f"{root}: no CAS(ME)^2 frame folder ({kind}) with sXX subject folders")
   names = sheets.sheet_names(path)
   subjects = _rule(path, "naming rule1", names, _subject_pair)
   codes = _rule(path, "naming rule2", names, _code_pair)
   rows = sheets.read_sheet(path)
-  clips = []
-  for r, row in sheets.data_rows(rows, 0):
-    where = f"{os.path.basename(path)} row {r}"
+
+  def make(row, where):
     if "micro" not in text(cell(row, 7)).lower():
-      continue
-    try:
-      clips.append(_clip(row, subjects, codes, frames_dir, where, report))
-    except RowError as e:
-      report.error(where, str(e))
-  sheets.check_unique(clips, report, path)
+      return None
+    return _clip(row, subjects, codes, frames_dir, where, report)
+  clips = sheets.clips_from_rows(path, rows, 0, make, report)
   return sheets.filter_protocol(clips, protocol)
 
 

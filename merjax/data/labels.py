@@ -22,7 +22,7 @@ Class orders (the integer codes):
 from __future__ import annotations
 
 import collections
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from merjax.data.protocols import LabelProtocol, identity_protocol
 from merjax.data.records import Clip
@@ -96,3 +96,37 @@ def get_protocol(name: str, clips: Sequence[Clip] | None = None) -> LabelProtoco
   if clips is None:
     raise MerjaxError(f"label protocol '{name}' depends on the data: pass the clips")
   return entry(clips)
+
+
+def protocol_for(data_cfg: Mapping, clips: Sequence[Clip]) -> LabelProtocol:
+  """The label protocol of a config's `data` group: data.protocol, else the
+  dataset's default (DEFAULT_PROTOCOL; for --dataset tfds that of the one dataset
+  it holds), else every label present (synthetic: in CLASS_NAMES order; others
+  sorted)."""
+  dataset = data_cfg.get("dataset") or "synthetic"
+  name = data_cfg.get("protocol") or DEFAULT_PROTOCOL.get(dataset)
+  present = {c.dataset for c in clips}
+  if not name and dataset == "tfds" and len(present) == 1:
+    name = DEFAULT_PROTOCOL.get(present.pop())   # a prepared TFDS copy of one dataset
+  if name:
+    return get_protocol(name, clips)
+  labels = {c.label for c in clips}
+  if dataset == "synthetic":
+    from merjax.data.synthetic import CLASS_NAMES  # pylint: disable=import-outside-toplevel
+    return identity_protocol("synthetic", [c for c in CLASS_NAMES if c in labels])
+  return identity_protocol("labels_sorted", sorted(labels))
+
+
+def apply_protocol(data_cfg: Mapping, clips: Sequence[Clip], log=None):
+  """(protocol, kept clips, y_N int32, dropped raw-label counts): the one place a
+  run's label protocol is chosen and applied. Drops are logged; a protocol that
+  keeps no clip is a MerjaxError naming it and the labels present."""
+  protocol = protocol_for(data_cfg, clips)
+  kept, y_N, dropped = protocol.apply(clips)
+  if dropped and log is not None:
+    log(f"protocol {protocol.name}: dropped labels {dropped}")
+  if not kept:
+    present = sorted({c.label for c in clips})
+    raise MerjaxError(f"protocol {protocol.name}: no clip left of {len(clips)} (labels present: "
+                      f"{', '.join(present) or 'none'}; classes: {', '.join(protocol.classes)})")
+  return protocol, kept, y_N, dropped

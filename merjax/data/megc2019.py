@@ -64,13 +64,11 @@ def load(root: str, protocol: str | None = None, **options):
   problems = options.pop("problems", None)
   collect = options.pop("collect_errors", False)
   report = sheets.Report(problems, collect)
-  roots = {d: options.pop(f"{d}_root", None) or root for d in LOADERS}
-  extra = {d: dict(options.pop(f"{d}_options", None) or {}) for d in LOADERS}
-  sheets.reject_options(NAME, options)
+  roots, extra = sheets.composite_options(options, LOADERS)
   gt = ground_truth()
   found = {}
   for dataset, module in LOADERS.items():
-    for clip in module.load(roots[dataset], problems=report.problems,
+    for clip in module.load(roots[dataset] or root, problems=report.problems,
                             collect_errors=collect, **extra[dataset]):
       found[(dataset, clip.subject, clip.clip_id)] = clip
   clips = []
@@ -78,7 +76,7 @@ def load(root: str, protocol: str | None = None, **options):
     where = f"megc2019_gt.csv row {i} ({dataset} {subject}/{name})"
     clip = found.get((dataset, subject, name))
     if clip is None:
-      report.error(where, f"clip not found in the {dataset} copy under {roots[dataset]}")
+      report.error(where, f"clip not found in the {dataset} copy under {roots[dataset] or root}")
       continue
     _check_label(clip, code, where, report)
     clips.append(dataclasses.replace(clip, label=CLASSES[code],

@@ -26,12 +26,15 @@ COLUMNS = {"filename": ("Filename",), "onset": ("OnsetFrame",), "apex": ("ApexFr
 FRAME_PATTERN = r"(\d+)\.(?:jpg|jpeg|png|bmp)"
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"annotation": None}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """MMEW micro-expression clips (labels = Estimated Emotion, lower case)."""
   report = sheets.report_of(options)
-  annotation = options.pop("annotation", None)
-  sheets.reject_options(NAME, options)
-  path = annotation or sheets.one_annotation(root, PATTERNS, "MMEW")
+  opts = sheets.take_options(options, OPTIONS)
+  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "MMEW", report=report)
   micro = sheets.find_dir(root, ("Micro_Expression",))
   if micro is None:
     raise MerjaxError(f"{root}: no MMEW Micro_Expression folder")
@@ -40,14 +43,8 @@ def load(root: str, protocol: str | None = None, **options):
              for d in os.listdir(os.path.join(micro, e))}
   rows = sheets.read_sheet(path)
   cols = sheets.header_columns(path, rows, 1, COLUMNS)
-  clips = []
-  for r, row in sheets.data_rows(rows, 1):
-    where = f"{os.path.basename(path)} row {r}"
-    try:
-      clips.append(_clip(row, cols, folders, micro, where))
-    except RowError as e:
-      report.error(where, str(e))
-  sheets.check_unique(clips, report, path)
+  clips = sheets.clips_from_rows(
+      path, rows, 1, lambda row, where: _clip(row, cols, folders, micro, where), report)
   return sheets.filter_protocol(clips, protocol)
 
 

@@ -96,21 +96,55 @@ def loso_folds(subject_N: Sequence[str],
   return Folds(tuple(present), ~test_FxN, test_FxN, "loso", tuple(skipped))
 
 
+SPLIT_RULES = ("per_class", "total")
+
+
+def split_test_counts(n_per_class: Sequence[int], test_fraction: float = 0.1,
+                      rule: str = "per_class") -> np.ndarray:
+  """Test samples per class of the stratified split (int array, one per class).
+
+  per_class (default): each class gives round(test_fraction * n_class) (Python's
+    round, half to even), at least one and at most n_class - 1 when it has two
+    or more samples. MESTI Table I sets: CASME II 5-class (247) -> 24, SAMM
+    5-class MESTI (159) -> 17.
+  total: scikit-learn's train_test_split(stratify=y) count, ceil(test_fraction *
+    N) in all, shared out by largest remainder of test_fraction_total * n_class / N
+    (ties: the larger class, then class order). CASME II 247 -> 25, SAMM 159 -> 16.
+  docs/mesti.md compares both with the paper's test sizes (26 and 16).
+  """
+  if not 0 < test_fraction < 1:
+    raise MerjaxError(f"data.test_fraction: {test_fraction} is not in (0, 1)")
+  n_C = np.asarray(n_per_class, int)
+  if rule == "per_class":
+    out = np.array([int(round(test_fraction * n)) for n in n_C])
+    two = n_C >= 2
+    out[two] = np.clip(out[two], 1, n_C[two] - 1)
+    return out
+  if rule == "total":
+    total = int(np.ceil(round(test_fraction * n_C.sum(), 9)))
+    ideal = total * n_C / n_C.sum()
+    out = np.floor(ideal).astype(int)
+    order = sorted(range(len(n_C)), key=lambda c: (-(ideal[c] - out[c]), -n_C[c], c))
+    for c in order[:total - out.sum()]:
+      out[c] += 1
+    return out
+  raise MerjaxError(f"data.split_rule: '{rule}' is not one of {', '.join(SPLIT_RULES)}")
+
+
 def split_folds(y_N: np.ndarray, test_fraction: float = 0.1,
-                seed: int = 0) -> Folds:
+                seed: int = 0, rule: str = "per_class") -> Folds:
   """One stratified random train/test split (MESTI Experiment 1 uses 90/10).
 
-  Each class contributes round(test_fraction * n_class) test samples (at least
-  one when it has two or more samples).
+  Class c contributes split_test_counts(...)[c] test samples, drawn with
+  numpy's default_rng(seed); `test_fraction` must lie in (0, 1).
   """
   y_N = np.asarray(y_N)
+  classes = np.unique(y_N)
+  counts = split_test_counts([int((y_N == c).sum()) for c in classes], test_fraction, rule)
   rng = np.random.default_rng(seed)
   test_N = np.zeros(len(y_N), bool)
-  for c in np.unique(y_N):
+  for c, n_test in zip(classes, counts):
     members = np.flatnonzero(y_N == c)
-    n_test = int(round(test_fraction * len(members)))
-    if len(members) >= 2:
-      n_test = min(max(n_test, 1), len(members) - 1)
     test_N[rng.permutation(members)[:n_test]] = True
   name = f"split{int(round(100 * (1 - test_fraction)))}-{seed}"
   return Folds((name,), ~test_N[None], test_N[None], "split")
@@ -118,25 +152,39 @@ def split_folds(y_N: np.ndarray, test_fraction: float = 0.1,
 
 def cross_dataset_folds(dataset_N: Sequence[str], train: str,
                         test: str) -> Folds:
-  """Train on every sample of dataset `train`, test on every sample of `test`."""
+  """Train on every sample of dataset `train`, test on every sample of `test`.
+
+  Both must be named, differ, and have samples (MerjaxError naming the
+  data.train_dataset / data.test_dataset keys otherwise).
+  """
+  missing = [f"data.{k}" for k, v in (("train_dataset", train), ("test_dataset", test)) if not v]
+  if missing:
+    raise MerjaxError(f"data.folds=cross needs {' and '.join(missing)} (the datasets of the "
+                      f"composite to train and test on)")
+  if train == test:
+    raise MerjaxError(f"data.folds=cross: data.train_dataset and data.test_dataset are both "
+                      f"'{train}'; a cross-dataset fold needs two datasets")
   dataset_N = np.asarray(dataset_N)
-  for name in (train, test):
+  present = sorted(set(dataset_N.tolist()))
+  for key, name in (("train_dataset", train), ("test_dataset", test)):
     if not (dataset_N == name).any():
-      raise MerjaxError(f"cross-dataset: no samples of dataset '{name}'")
+      raise MerjaxError(f"data.{key}: no samples of dataset '{name}' (datasets present: "
+                        f"{', '.join(present)})")
   return Folds((f"{train}->{test}",), (dataset_N == train)[None],
                (dataset_N == test)[None], "cross")
 
 
 def make_folds(kind: str, *, subject_N, y_N, dataset_N, all_subjects=None,
-               test_fraction=0.1, seed=0, train_dataset="", test_dataset=""):
+               test_fraction=0.1, seed=0, train_dataset="", test_dataset="",
+               split_rule="per_class"):
   """Folds by protocol name: "loso" (also over a composite), "split", "cross"."""
   if kind == "loso":
     return loso_folds(subject_N, all_subjects)
   if kind == "split":
-    return split_folds(y_N, test_fraction, seed)
+    return split_folds(y_N, test_fraction, seed, split_rule)
   if kind == "cross":
     return cross_dataset_folds(dataset_N, train_dataset, test_dataset)
-  raise MerjaxError(f"unknown fold protocol '{kind}' (loso, split, cross)")
+  raise MerjaxError(f"data.folds: unknown fold protocol '{kind}' (loso, split, cross)")
 
 
 def fold_seed(seed: int, fold_name: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 from typing import Sequence
@@ -67,10 +68,18 @@ class Clip:
     return (self.onset + self.offset) // 2
 
   def read_frames(self) -> np.ndarray:
-    """Returns the frames as uint8 T x H x W x C, reading files if needed."""
+    """Returns the frames as uint8 T x H x W x C, reading files if needed.
+
+    Frame files of different sizes are a MerjaxError naming the clip and the
+    first odd file (the clip's usual size = its most common one).
+    """
     if isinstance(self.frames, np.ndarray):
       return self.frames
-    return np.stack([read_image(p) for p in self.frames])
+    images = [read_image(p) for p in self.frames]
+    odd = odd_frame(self.frames, [im.shape for im in images])
+    if odd is not None:
+      raise MerjaxError(f"{self.source or self.key} ({self.key}): {odd}")
+    return np.stack(images)
 
 
 def read_image(path: str) -> np.ndarray:
@@ -82,6 +91,19 @@ def read_image(path: str) -> np.ndarray:
   if image is None:
     raise MerjaxError(f"{path}: not a readable image")
   return image[..., ::-1].copy()
+
+
+def odd_frame(paths: Sequence[str], shapes: Sequence[tuple]) -> str | None:
+  """None when every frame has one shape, else a message naming the first frame
+  file whose size differs from the most common one."""
+  if len(set(shapes)) <= 1:
+    return None
+  usual = collections.Counter(shapes).most_common(1)[0][0]
+  i = next(i for i, s in enumerate(shapes) if s != usual)
+  size = lambda s: "x".join(str(v) for v in s[:2]) + (f"x{s[2]}" if len(s) > 2 else "")
+  others = sum(s != usual for s in shapes)
+  return (f"frame file {paths[i]} is {size(shapes[i])}, the clip's other frames "
+          f"{size(usual)} ({others} of {len(shapes)} frames differ)")
 
 
 def subjects_of(clips: Sequence[Clip]) -> list[str]:

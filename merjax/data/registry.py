@@ -1,8 +1,19 @@
-"""Datasets by name: each entry is a `load(**config) -> list[Clip]` function."""
+"""Datasets by name, one loader contract: `load(root, protocol=None, **options) -> list[Clip]`.
+
+  synthetic   root ignored (None); options = SyntheticConfig overrides (data.synthetic)
+  manifest    root = the manifest CSV (data.manifest)
+  the others  root = the dataset copy (data.root); options = the loader's OPTIONS
+              (data.options), plus `problems` / `collect_errors` (sheets.Report)
+
+An unknown option is a MerjaxError naming `data.synthetic.<key>` or
+`data.options.<key>` and the closest known keys. `load_clips(data_cfg)` is the
+one dispatch from a config's `data` group to a loader.
+"""
 
 from __future__ import annotations
 
 import importlib
+from typing import Mapping
 
 from merjax.errors import MerjaxError
 
@@ -28,6 +39,54 @@ DATASETS = {
 def loader(name: str):
   """Returns the load function registered under `name`."""
   if name not in DATASETS:
-    raise MerjaxError(f"unknown dataset '{name}'; known: {', '.join(sorted(DATASETS))}")
+    import difflib  # pylint: disable=import-outside-toplevel
+    close = difflib.get_close_matches(name, list(DATASETS), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise MerjaxError(f"unknown dataset '{name}'; {hint}known: {', '.join(sorted(DATASETS))}")
   module, function = DATASETS[name].split(":")
   return getattr(importlib.import_module(module), function)
+
+
+def load_clips(data_cfg: Mapping, **report) -> list:
+  """The clips of `data.dataset`: synthetic from data.synthetic, manifest from
+  data.manifest, any other from data.root with data.options.
+
+  `report` (problems=, collect_errors=) goes to every loader but synthetic's,
+  which has nothing to report.
+  """
+  name = data_cfg.get("dataset") or "synthetic"
+  load = loader(name)
+  if name == "synthetic":
+    return load(None, **dict(data_cfg.get("synthetic") or {}))
+  options = dict(data_cfg.get("options") or {})
+  if "protocol" in options:
+    raise MerjaxError("data.options.protocol: set the label protocol with data.protocol")
+  if name == "manifest":
+    if not data_cfg.get("manifest"):
+      raise MerjaxError("--dataset manifest needs data.manifest=/path/to/manifest.csv")
+    return load(data_cfg["manifest"], **options, **report)
+  if not data_cfg.get("root"):
+    raise MerjaxError(f"--dataset {name} needs data.root=/path/to/{name}")
+  return load(data_cfg["root"], **options, **report)
+
+
+def check_options(data_cfg: Mapping) -> None:
+  """Checks data.synthetic / data.options keys against the loader's without
+  reading any data (the same one-line MerjaxError the loader would raise)."""
+  from merjax.data import sheets  # pylint: disable=import-outside-toplevel
+  name = data_cfg.get("dataset") or "synthetic"
+  loader(name)
+  module = importlib.import_module(DATASETS[name].split(":")[0])
+  if name == "synthetic":
+    import dataclasses  # pylint: disable=import-outside-toplevel
+    sheets.check_options(data_cfg.get("synthetic") or {},
+                         [f.name for f in dataclasses.fields(module.SyntheticConfig)],
+                         "data.synthetic")
+    return
+  options = dict(data_cfg.get("options") or {})
+  if "protocol" in options:
+    raise MerjaxError("data.options.protocol: set the label protocol with data.protocol")
+  if hasattr(module, "LOADERS"):          # a composite: megc2019, casme2_samm
+    sheets.composite_options(options, module.LOADERS)
+  else:
+    sheets.check_options(options, module.OPTIONS)

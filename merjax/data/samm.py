@@ -49,30 +49,28 @@ def subject_folder(value) -> str:
   return f"{int(t):03d}"
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"annotation": None, "frames": "raw", "frames_dir": None}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """SAMM clips (labels = Estimated Emotion, lower case: 'other', 'anger', ...)."""
   report = sheets.report_of(options)
-  annotation = options.pop("annotation", None)
-  kind = options.pop("frames", "raw")
-  frames_dir = options.pop("frames_dir", None)
-  sheets.reject_options(NAME, options)
+  opts = sheets.take_options(options, OPTIONS)
+  kind = opts["frames"]
   if kind not in FRAMES:
-    raise MerjaxError(f"samm: frames must be 'raw' or 'cropped', got '{kind}'")
-  path = annotation or sheets.one_annotation(root, PATTERNS, "SAMM")
-  frames_dir = frames_dir or sheets.find_dir(root, FRAMES[kind], child=r"\d{3}")
+    raise MerjaxError(f"data.options.frames: samm frames must be 'raw' or 'cropped', "
+                      f"got '{kind}'")
+  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "SAMM", report=report)
+  frames_dir = opts["frames_dir"] or sheets.find_dir(root, FRAMES[kind], child=r"\d{3}")
   if frames_dir is None:
     raise MerjaxError(f"{root}: no SAMM frame folder ({', '.join(FRAMES[kind])}) "
                       f"with 3-digit subject folders")
   rows = sheets.read_sheet(path, SHEET)
   cols = sheets.header_columns(path, rows, HEADER_ROW, COLUMNS)
-  clips = []
-  for r, row in sheets.data_rows(rows, HEADER_ROW):
-    where = f"{os.path.basename(path)} row {r}"
-    try:
-      clips.append(_clip(row, cols, frames_dir, where, report))
-    except RowError as e:
-      report.error(where, str(e))
-  sheets.check_unique(clips, report, path)
+  clips = sheets.clips_from_rows(
+      path, rows, HEADER_ROW, lambda row, where: _clip(row, cols, frames_dir, where, report),
+      report)
   return sheets.filter_protocol(clips, protocol)
 
 

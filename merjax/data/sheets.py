@@ -6,15 +6,22 @@ their Excel row number (1-based) in every message.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import logging
 import os
 import re
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from merjax.errors import MerjaxError
 
+logger = logging.getLogger("merjax.data")
+
 # The `action` of a problem that makes a row (or the whole copy) unusable.
 FATAL = "error: not usable"
+
+# Options every real loader takes besides its own (see Report).
+COMMON_OPTIONS = ("problems", "collect_errors")
 
 
 class Report:
@@ -43,9 +50,47 @@ def report_of(options: dict) -> Report:
   return Report(options.pop("problems", None), options.pop("collect_errors", False))
 
 
-def reject_options(name: str, options: dict):
-  if options:
-    raise MerjaxError(f"{name}.load: unknown options {sorted(options)}")
+def unknown_key(dotted: str, known: Iterable[str]) -> MerjaxError:
+  """`a.b: unknown key; did you mean a.c?` (or the known keys when none is close)."""
+  prefix, _, key = dotted.rpartition(".")
+  names = sorted(known)
+  close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+  dot = f"{prefix}." if prefix else ""
+  hint = (f"did you mean {' or '.join(dot + c for c in close)}?" if close
+          else f"known: {', '.join(names) if names else 'none'}")
+  return MerjaxError(f"{dotted}: unknown key; {hint}")
+
+
+def check_options(options: Mapping, known: Iterable[str], prefix: str = "data.options"):
+  """MerjaxError naming `<prefix>.<key>` for the first option not in `known`."""
+  known = list(known)
+  for key in options:
+    if key not in known:
+      raise unknown_key(f"{prefix}.{key}", known)
+
+
+def take_options(options: Mapping, defaults: Mapping, prefix: str = "data.options") -> dict:
+  """A loader's option values: `defaults` updated by `options` (unknown key: MerjaxError)."""
+  check_options(options, defaults, prefix)
+  return {**defaults, **options}
+
+
+def composite_options(options: Mapping, loaders: Mapping) -> tuple[dict, dict]:
+  """({dataset: <dataset>_root or None}, {dataset: <dataset>_options}) of a composite
+  loader (megc2019, casme2_samm), each part's options checked against its loader's
+  OPTIONS (an unknown one: MerjaxError naming data.options.<dataset>_options.<key>)."""
+  known = [f"{d}_{kind}" for d in loaders for kind in ("root", "options")]
+  check_options(options, known)
+  roots, extra = {}, {}
+  for d, module in loaders.items():
+    roots[d] = options.get(f"{d}_root") or None
+    given = options.get(f"{d}_options") or {}
+    if not isinstance(given, Mapping):
+      raise MerjaxError(f"data.options.{d}_options: must be a dict of {d} options, "
+                        f"got {given!r}")
+    check_options(given, module.OPTIONS, f"data.options.{d}_options")
+    extra[d] = dict(given)
+  return roots, extra
 
 
 # ----------------------------------------------------------------- files
@@ -98,19 +143,28 @@ def _walk(root: str, depth: int):
 
 
 def one_annotation(root: str, patterns: Sequence[str], what: str,
-                   prefer: Sequence[str] = ()) -> str:
-  """The single annotation file matching `patterns` (or the first of `prefer`)."""
+                   prefer: Sequence[str] = (), report: "Report | None" = None) -> str:
+  """The single annotation file matching `patterns` (or the first of `prefer`).
+
+  When several match and one is preferred, the choice is logged and noted in
+  `report` (so check_data lists it); with no preferred one it is an error.
+  """
   found = find_files(root, patterns)
   if not found:
     raise MerjaxError(f"{root}: no {what} annotation file ({', '.join(patterns)})")
   if len(found) > 1:
+    names = ", ".join(os.path.relpath(f, root) for f in found)
     for name in prefer:
       hits = [f for f in found if os.path.basename(f).lower() == name.lower()]
       if hits:
+        chosen = os.path.relpath(hits[0], root)
+        logger.warning(f"{root}: {len(found)} {what} annotation files ({names}); reading "
+                       f"{chosen} (data.options.annotation=PATH picks another)")
+        if report is not None:
+          report.note(root, f"{len(found)} {what} annotation files ({names})", f"read {chosen}")
         return hits[0]
-    raise MerjaxError(f"{root}: several {what} annotation files "
-                      f"({', '.join(os.path.basename(f) for f in found)}); "
-                      f"pass annotation=PATH")
+    raise MerjaxError(f"{root}: several {what} annotation files ({names}); "
+                      f"pass data.options.annotation=PATH")
   return found[0]
 
 
@@ -280,6 +334,35 @@ def data_rows(rows: Sequence[tuple], header_row: int):
   for i in range(header_row, len(rows)):
     if not is_blank(rows[i]):
       yield i + 1, rows[i]
+
+
+def clips_from_rows(path: str, rows: Sequence[tuple], header_row: int,
+                    make: Callable[[tuple, str], object], report: Report) -> list:
+  """The clips of a sheet's data rows: `make(row, where)` per non-blank row below
+  `header_row` (0: no header) gives a Clip, or None for a row a policy leaves
+  out; a RowError becomes a report error naming the file and row. A sheet
+  without data rows, or whose rows give no clip, is an error naming the file;
+  so is a repeated dataset/subject/clip key.
+  """
+  numbered = list(data_rows(rows, header_row))
+  if not numbered:
+    below = f" below its header (row {header_row})" if header_row else ""
+    report.error(path, f"the sheet has no data rows{below}")
+    return []
+  clips = []
+  for r, row in numbered:
+    where = f"{os.path.basename(path)} row {r}"
+    try:
+      clip = make(row, where)
+    except RowError as e:
+      report.error(where, str(e))
+      continue
+    if clip is not None:
+      clips.append(clip)
+  if not clips:
+    report.error(path, f"none of its {len(numbered)} data rows gives a clip")
+  check_unique(clips, report, path)
+  return clips
 
 
 def cell(row: tuple, col: int):

@@ -51,21 +51,25 @@ def padded_clip(name: str) -> str:
   return f"s{int(m.group(1)):02d}{m.group(2)}" if m else name
 
 
+# Options and their defaults (besides protocol and sheets.COMMON_OPTIONS).
+OPTIONS = {"release": "auto", "annotation": None}
+
+
 def load(root: str, protocol: str | None = None, **options):
   """SMIC-HS clips (labels negative / positive / surprise)."""
   report = sheets.report_of(options)
-  release = options.pop("release", "auto")
-  annotation = options.pop("annotation", None)
-  sheets.reject_options(NAME, options)
+  opts = sheets.take_options(options, OPTIONS)
+  release, annotation = opts["release"], opts["annotation"]
   if release == "auto":
     release = "extended" if annotation or sheets.find_files(root, PATTERNS) else "cropped"
   if release == "cropped":
     clips = _cropped(root, report)
+    sheets.check_unique(clips, report, root)
   elif release == "extended":
     clips = _extended(root, annotation, report)
   else:
-    raise MerjaxError(f"smic: release must be auto, cropped or extended, got '{release}'")
-  sheets.check_unique(clips, report, root)
+    raise MerjaxError(f"data.options.release: smic release must be auto, cropped or extended, "
+                      f"got '{release}'")
   return sheets.filter_protocol(clips, protocol)
 
 
@@ -96,6 +100,8 @@ def _cropped(root, report):
             clips.append(_folder_clip(subject, name, emotion.lower(), clip_dir))
           except RowError as e:
             report.error(clip_dir, str(e))
+  if not clips:
+    report.error(hs, "no clip folders in <subject>/micro/<emotion>/")
   return clips
 
 
@@ -109,31 +115,27 @@ def _folder_clip(subject, name, label, clip_dir):
 
 
 def _extended(root, annotation, report):
-  path = annotation or sheets.one_annotation(root, PATTERNS, "SMIC-HS-E")
+  path = annotation or sheets.one_annotation(root, PATTERNS, "SMIC-HS-E", report=report)
   rows = sheets.read_sheet(path)
   cols = sheets.header_columns(path, rows, 1, COLUMNS)
   apex_col = sheets.header_columns(path, rows, 1, {"apex": ("ApexF",)})["apex"] \
       if any(sheets._norm(c) == "apexf" for c in rows[0]) else None
   folders = _clip_folders(root)
-  clips = []
-  for r, row in sheets.data_rows(rows, 1):
-    where = f"{os.path.basename(path)} row {r}"
-    try:
-      subject = padded(cell(row, cols["subject"]))
-      name = padded_clip(text(cell(row, cols["filename"])))
-      apex = None if apex_col is None else sheets.need_int(cell(row, apex_col), "ApexF")
-      label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "Emotion")
-      folder = folders.get(name.lower())
-      if folder is None:
-        raise RowError(f"no clip folder named {name} under {root}")
-      clips.append(sheets.make_clip(
-          dataset=NAME, subject=subject, clip_id=name, label=label, folder=folder,
-          pattern=FRAME_PATTERN, onset=sheets.need_int(cell(row, cols["onset"]), "OnsetF"),
-          apex=apex, offset=sheets.need_int(cell(row, cols["offset"]), "OffsetF"),
-          source=where))
-    except RowError as e:
-      report.error(where, str(e))
-  return clips
+
+  def make(row, where):
+    subject = padded(cell(row, cols["subject"]))
+    name = padded_clip(text(cell(row, cols["filename"])))
+    apex = None if apex_col is None else sheets.need_int(cell(row, apex_col), "ApexF")
+    label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "Emotion")
+    folder = folders.get(name.lower())
+    if folder is None:
+      raise RowError(f"no clip folder named {name} under {root}")
+    return sheets.make_clip(
+        dataset=NAME, subject=subject, clip_id=name, label=label, folder=folder,
+        pattern=FRAME_PATTERN, onset=sheets.need_int(cell(row, cols["onset"]), "OnsetF"),
+        apex=apex, offset=sheets.need_int(cell(row, cols["offset"]), "OffsetF"),
+        source=where)
+  return sheets.clips_from_rows(path, rows, 1, make, report)
 
 
 def _clip_folders(root):

@@ -531,11 +531,14 @@ def make_synthetic(config: SyntheticConfig = SyntheticConfig()) -> list[Clip]:
   return clips
 
 
-def load(**overrides) -> list[Clip]:
-  """Registry entry: make_synthetic(SyntheticConfig(**overrides))."""
-  known = {f.name for f in dataclasses.fields(SyntheticConfig)}
-  unknown = sorted(set(overrides) - known)
-  if unknown:
-    raise MerjaxError(f"synthetic dataset: unknown option(s) {', '.join(unknown)}; "
-                      f"known: {', '.join(sorted(known))}")
-  return make_synthetic(SyntheticConfig(**overrides))
+def load(root: str | None = None, protocol: str | None = None, **overrides) -> list[Clip]:
+  """Registry entry (`load(root, **options)`): make_synthetic(SyntheticConfig(**overrides)).
+
+  `root` is ignored (the data is generated); an unknown override is a
+  MerjaxError naming `data.synthetic.<key>` and the closest known keys.
+  """
+  from merjax.data import sheets  # pylint: disable=import-outside-toplevel
+  del root
+  sheets.check_options(overrides, [f.name for f in dataclasses.fields(SyntheticConfig)],
+                       "data.synthetic")
+  return sheets.filter_protocol(make_synthetic(SyntheticConfig(**overrides)), protocol)

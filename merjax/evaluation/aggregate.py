@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import re
 
 import numpy as np
@@ -224,44 +225,120 @@ def _column(path, rows, name) -> list[str]:
   return out
 
 
-def _encode_classes(path, labels, preds, class_names=None):
-  """(label_N, pred_N, num_classes, class_names) from raw cell strings; with
-  `class_names`, names are coded by their position in it."""
+_MISSING = {"nan", "none", "null", "na", "n/a", "-", "?"}
+_TYPO_RATIO = 0.85    # difflib ratio above which two class names look like one misspelt
+
+
+def logit_classes(header: list[str]) -> list[str] | None:
+  """Class names of a predictions header's `logit_<class>` columns, in order (None if none)."""
+  names = [h[len("logit_"):] for h in header if h.startswith("logit_")]
+  return names or None
+
+
+def _closest(value: str, names) -> str:
+  close = difflib.get_close_matches(value, list(names), n=1, cutoff=0.6)
+  lower = [n for n in names if n.lower() == value.lower()]
+  hit = lower or close
+  return f"; did you mean '{hit[0]}'?" if hit else ""
+
+
+def _encode_classes(path, lines, labels, preds, class_names=None):
+  """(label_N, pred_N, num_classes, class_names) from raw cell strings.
+
+  With `class_names`, every cell must be one of them (or every cell an integer
+  code 0..K-1); anything else is refused naming its line. Without, integers are
+  codes and names form the sorted class set, refusing what would silently make
+  an extra class: a missing-value token (nan), an integer among names, two
+  spellings differing only in case, or two names one typo apart.
+  """
+  cells = [(line, col, v) for col, values in (("label", labels), ("pred", preds))
+           for line, v in zip(lines, values)]
+  all_int = all(_INT.match(v) for _, _, v in cells)
   if class_names is not None:
-    index = {n: i for i, n in enumerate(class_names)}
-    unknown = sorted((set(labels) | set(preds)) - set(index))
-    if unknown:
-      raise MerjaxError(f"{path}: class name(s) {', '.join(unknown)} not in {list(class_names)}")
+    names = list(class_names)
+    if all_int:
+      for line, col, v in cells:
+        if not 0 <= int(v) < len(names):
+          raise MerjaxError(f"{path} line {line}: {col} {v} is not a class code "
+                            f"0..{len(names) - 1}")
+      index = {str(i): i for i in range(len(names))}
+      index.update({v: int(v) for _, _, v in cells})
+    else:
+      index = {n: i for i, n in enumerate(names)}
+      for line, col, v in cells:
+        if v not in index:
+          raise MerjaxError(f"{path} line {line}: {col} '{v}' is not a class "
+                            f"(classes: {', '.join(names)}){_closest(v, names)}")
     return (np.asarray([index[v] for v in labels], dtype=np.int64),
-            np.asarray([index[v] for v in preds], dtype=np.int64),
-            len(class_names), list(class_names))
-  label_int = all(_INT.match(v) for v in labels)
-  pred_int = all(_INT.match(v) for v in preds)
-  if label_int and pred_int:
+            np.asarray([index[v] for v in preds], dtype=np.int64), len(names), names)
+  if all_int:
     label_N = np.asarray([int(v) for v in labels], dtype=np.int64)
     pred_N = np.asarray([int(v) for v in preds], dtype=np.int64)
     if min(label_N.min(), pred_N.min()) < 0:
       raise MerjaxError(f"{path}: negative class id")
     return label_N, pred_N, int(max(label_N.max(), pred_N.max())) + 1, None
+  label_int = all(_INT.match(v) for v in labels)
+  pred_int = all(_INT.match(v) for v in preds)
   if label_int or pred_int:
     raise MerjaxError(
         f"{path}: one of 'label'/'pred' holds integers and the other class "
         "names; use one form")
-  names = sorted(set(labels) | set(preds))
+  first: dict[str, tuple[int, str]] = {}
+  for line, col, v in cells:
+    if v.lower() in _MISSING:
+      raise MerjaxError(f"{path} line {line}: {col} '{v}' is a missing value, not a class name")
+    if _INT.match(v):
+      raise MerjaxError(f"{path} line {line}: {col} '{v}' is an integer among class names; "
+                        f"use one form")
+    first.setdefault(v, (line, col))
+  spelled: dict[str, str] = {}
+  for v in first:
+    other = spelled.setdefault(v.lower(), v)
+    if other != v:
+      line, col = first[v]
+      raise MerjaxError(f"{path} line {line}: {col} '{v}' differs only in case from '{other}' "
+                        f"(line {first[other][0]}); write every class one way")
+  names = sorted(first)
+  for i, a in enumerate(names):
+    for b in names[i + 1:]:
+      if difflib.SequenceMatcher(None, a, b).ratio() >= _TYPO_RATIO:
+        rare = min((a, b), key=lambda n: (labels.count(n) + preds.count(n), n))
+        line, col = first[rare]
+        raise MerjaxError(
+            f"{path} line {line}: {col} '{rare}' and '{b if rare == a else a}' look like one "
+            f"class spelt two ways; pass the class list (--classes) to score them as given")
   index = {n: i for i, n in enumerate(names)}
   return (np.asarray([index[v] for v in labels], dtype=np.int64),
           np.asarray([index[v] for v in preds], dtype=np.int64),
           len(names), names)
 
 
-def read_predictions_csv(path: str, class_names=None) -> Predictions:
-  """Parse a predictions CSV (columns subject,label,pred[,dataset,fold,seed]).
+def _check_duplicates(path, lines, get):
+  """A repeated (dataset, subject, clip, seed, fold) row is an error naming both
+  lines (only checked when the file has a clip column)."""
+  if "clip" not in get:
+    return
+  keys = [c for c in ("dataset", "subject", "clip", "seed", "fold") if c in get]
+  seen = {}
+  for i, line in enumerate(lines):
+    key = tuple(get[c][i] for c in keys)
+    if key in seen:
+      what = " ".join(f"{c} {v}" for c, v in zip(keys, key))
+      raise MerjaxError(f"{path} line {line}: duplicate prediction ({what}; also line "
+                        f"{seen[key]}); each clip is scored once per seed and fold")
+    seen[key] = line
 
-  Labels are integers when every label and pred cell is one, else class
-  names (class set = `class_names` in that order when given, else the sorted
-  union of names in both columns). Without a
-  `fold` column the fold is the subject (LOSO), or dataset/subject when a
-  `dataset` column exists. Bad input raises MerjaxError "PATH...: reason".
+
+def read_predictions_csv(path: str, class_names=None) -> Predictions:
+  """Parse a predictions CSV (columns subject,label,pred[,dataset,clip,fold,seed]).
+
+  The class list is `class_names` when given, else the header's `logit_<class>`
+  columns (a run's predictions.csv), and every label and pred must be one of
+  it (or every cell an integer code). Without either, integer cells are codes
+  and names form the sorted class set (see _encode_classes for what is
+  refused). Rows repeating (dataset, subject, clip, seed, fold) are refused.
+  Without a `fold` column the fold is the subject (LOSO), or dataset/subject
+  when a `dataset` column exists. Bad input raises MerjaxError "PATH...: reason".
   """
   header, rows = _read_rows(path)
   missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -272,9 +349,16 @@ def read_predictions_csv(path: str, class_names=None) -> Predictions:
   if not rows:
     raise MerjaxError(f"{path}: no prediction rows")
   get = {c: _column(path, rows, c)
-         for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-  label_N, pred_N, k, names = _encode_classes(path, get["label"], get["pred"],
-                                              class_names)
+         for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS + ("clip",) if c in header}
+  lines = [line for line, _ in rows]
+  from_header = logit_classes(header)
+  if class_names is not None and from_header is not None and list(class_names) != from_header:
+    raise MerjaxError(f"{path}: the class list {', '.join(class_names)} differs from the "
+                      f"file's logit_ columns ({', '.join(from_header)})")
+  _check_duplicates(path, lines, get)
+  label_N, pred_N, k, names = _encode_classes(
+      path, lines, get["label"], get["pred"],
+      class_names if class_names is not None else from_header)
   dataset = get.get("dataset")
   fold = get.get("fold") or (
       get["subject"] if dataset is None

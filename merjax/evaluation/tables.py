@@ -1,7 +1,9 @@
 """Render a `summarize` result as Markdown or CSV tables.
 
 One row per aggregation x dataset ("pooled" then "fold-mean"; dataset "all"
-then each dataset). With several seeds a cell reads "mean ± std".
+then each dataset). With several seeds a cell reads "mean ± std". A run whose
+epoch was selected on its test subjects (train.selection.rule=oracle) is
+labelled ORACLE in every row of its table and in the legend.
 """
 
 from __future__ import annotations
@@ -17,6 +19,20 @@ LEGEND = (
     "pooled = per-class TP/FP/FN summed over all folds, then the metric "
     "(MEGC2019 protocol); fold-mean = metric within each fold, averaged over "
     "folds. UAR = mean per-class recall (not macro-precision); WAR = Acc.")
+ORACLE = "ORACLE"
+ORACLE_NOTE = (
+    "ORACLE = the epoch was chosen by the test subjects' accuracy "
+    "(train.selection.rule=oracle): a reference, not a result.")
+
+
+def is_oracle(summary: dict | None) -> bool:
+  """True for the metrics of a run that selected its epoch on the test subjects."""
+  return bool(summary) and bool(summary.get("oracle") or summary.get("selection") == "oracle")
+
+
+def oracle_mark(summary: dict | None) -> str:
+  """" [ORACLE]" for an oracle-selected run's metrics, else ""."""
+  return f" [{ORACLE}]" if is_oracle(summary) else ""
 
 
 def result_rows(summary: dict, metrics=DEFAULT_METRICS) -> list[dict]:
@@ -55,11 +71,13 @@ def format_markdown(summary: dict, metrics=DEFAULT_METRICS,
   head = ["Aggregation", "Dataset", "N"] + [METRIC_LABELS[m] for m in metrics]
   lines = ["| " + " | ".join(head) + " |",
            "|" + "|".join(["---"] * 3 + ["---:"] * len(metrics)) + "|"]
+  mark = oracle_mark(summary)
   for r in result_rows(summary, metrics):
-    cells = [r["aggregation"], r["dataset"], str(r["n"])] + [
+    cells = [r["aggregation"] + mark, r["dataset"], str(r["n"])] + [
         _cell(*r["values"][m], digits) for m in metrics]
     lines.append("| " + " | ".join(cells) + " |")
-  return "\n".join(lines) + "\n\n" + LEGEND + _seed_note(summary) + "\n"
+  note = (" " + ORACLE_NOTE) if mark else ""
+  return "\n".join(lines) + "\n\n" + LEGEND + _seed_note(summary) + note + "\n"
 
 
 def format_csv(summary: dict, metrics=DEFAULT_METRICS, digits: int = 4,

@@ -19,7 +19,9 @@ from merjax.errors import MerjaxError
 
 logger = logging.getLogger("merjax.modalities.preprocess")
 
-TEMPORAL_MODES = ("linspace", "fdp")
+# "fdp_offsets": the FDP sampling with every start offset staged (`offset_windows`), the
+# trainer drawing one per training visit and using offset 0 at test (docs/fdp.md).
+TEMPORAL_MODES = ("linspace", "fdp", "fdp_offsets")
 
 
 # ---------------------------------------------------------------- pixels (jnp)
@@ -90,19 +92,57 @@ def sample_indices(length: int, T: int, mode: str = "linspace",
 
   linspace (default): round(linspace(0, length - 1, T)), keeps first and last.
   fdp: step = length // T, indices start + k * step (FDP's data.py, start 0);
-    with `rng`, start is drawn uniformly from the slack (the FDP paper's random
-    offset, for training). length < T falls back to linspace.
+    with `rng`, start is drawn uniformly from the slack once (per clip).
+    length < T falls back to linspace.
+  fdp_offsets: as fdp; these are the offset-0 indices (the test view of
+    `offset_windows`, which holds every offset).
   """
   if length < 1 or T < 1:
     raise MerjaxError(f"sample_indices: length {length}, T {T} must be >= 1")
-  if mode == "fdp" and length >= T:
-    step = length // T
-    slack = length - 1 - (T - 1) * step
-    start = int(rng.integers(0, slack + 1)) if rng is not None else 0
-    return start + step * np.arange(T)
   if mode not in TEMPORAL_MODES:
     raise MerjaxError(f"temporal mode '{mode}' not in {TEMPORAL_MODES}")
+  if mode in ("fdp", "fdp_offsets") and length >= T:
+    step = length // T
+    start = int(rng.integers(0, fdp_num_offsets(length, T))) if rng is not None else 0
+    return start + step * np.arange(T)
   return np.round(np.linspace(0, length - 1, T)).astype(np.int64)
+
+
+def fdp_num_offsets(length: int, T: int) -> int:
+  """Number of start offsets of FDP's sampling (step = length // T, indices start +
+  k * step inside the clip): length - (T - 1) * step; 1 when length < T (linspace)."""
+  if length < T:
+    return 1
+  return length - (T - 1) * (length // T)
+
+
+def offset_indices(length: int, T: int, num_offsets: int) -> tuple[np.ndarray, np.ndarray]:
+  """(idx_TxM, valid_M), M = num_offsets >= fdp_num_offsets(length, T): column j holds the
+  T indices of start offset j (`sample_indices(length, T, "fdp")` shifted by j); columns
+  past the clip's own offsets repeat column 0 and are marked invalid."""
+  own = fdp_num_offsets(length, T)
+  if num_offsets < own:
+    raise MerjaxError(f"offset_indices: {num_offsets} columns for a clip with {own} offsets")
+  base_T = sample_indices(length, T, "fdp")
+  starts_M = np.where(np.arange(num_offsets) < own, np.arange(num_offsets), 0)
+  return base_T[:, None] + starts_M[None, :], np.arange(num_offsets) < own
+
+
+def offset_windows(segment_LxHxWxC: np.ndarray, T: int, num_offsets: int) -> np.ndarray:
+  """Every FDP sampling of one clip: float32 T x M x H x W x C in [0, 1] (uint8 / 255), M =
+  num_offsets; [:, j] is the T frames at start offset j, [:, 0] the test view; columns past
+  the clip's own offsets are NaN (never drawn: merjax/training/trainer.py draws uniformly
+  among the finite ones, once per training visit)."""
+  seg = np.asarray(segment_LxHxWxC)
+  idx_TxM, valid_M = offset_indices(seg.shape[0], T, num_offsets)
+  out = seg[idx_TxM].astype(np.float32) / 255.0
+  out[:, ~valid_M] = np.nan
+  return out
+
+
+def first_offset(windows_NxTxMx___: np.ndarray) -> np.ndarray:
+  """The offset-0 (test) view N x T x ... of staged offset windows N x T x M x ..."""
+  return windows_NxTxMx___[:, :, 0]
 
 
 def nearest_index(indices: np.ndarray, frame: int) -> int:

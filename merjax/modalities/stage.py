@@ -1,6 +1,9 @@
 """The modality stage: clips -> one float32 array per model input role.
 
-`stage_inputs` is the only entry point the trainer and CLIs use. It computes
+`stage_inputs` is the only entry point the trainer and CLIs use. It refuses
+clips a requested modality cannot use (`screen_clips`: onset == apex for an
+onset->apex modality, one frame for a dynamic image; call `screen_clips` with
+the `drop` policy first to leave them out instead), computes
 each requested modality for every clip in batched jitted passes (clips grouped
 by padded segment length), prints progress to stderr and, with `cache_dir`,
 caches each modality in an npz keyed by the dataset fingerprint, the effective
@@ -9,6 +12,7 @@ preprocessing config, the modality name and CODE_VERSION.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -149,30 +153,145 @@ def _spot_fn(T: int):
   return jax.jit(lambda f, L: apex_lib.spot_apex(f, L)[0])
 
 
-def _prepare_clip(clip: Clip, cfg, bucket_T: int):
-  """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based)."""
+def _segment_apex(clip: Clip, cfg, L: int) -> int | None:
+  """0-based apex in the onset..offset segment of L frames by preprocess
+  apex_method; None when it is to be spotted (dc_rois) from the frames."""
+  method = cfg["apex_method"]
+  if method == "middle" or (method == "annotated" and clip.apex is None):
+    return (L - 1) // 2
+  if method == "dc_rois_always" or (method == "dc_rois" and clip.apex is None):
+    return None
+  return clip.apex - clip.onset
+
+
+def _resample(clip: Clip, cfg, L: int, apex: int | None):
+  """(frame indices or None, length, apex) after `num_frames` resampling."""
+  if not cfg["num_frames"]:
+    return None, L, apex
+  idx = pp.sample_indices(L, int(cfg["num_frames"]), cfg["temporal_mode"], _rng(clip, cfg))
+  return idx, len(idx), None if apex is None else pp.nearest_index(idx, apex)
+
+
+def segment_timing(clip: Clip, cfg) -> tuple[int, int | None]:
+  """(length, apex) of the segment a modality sees: onset..offset, resampled to
+  `num_frames`, apex 0-based by apex_method (None: spotted from the frames)."""
+  L = clip.offset - clip.onset + 1
+  _, L, apex = _resample(clip, cfg, L, _segment_apex(clip, cfg, L))
+  return L, apex
+
+
+def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = ()):
+  """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based).
+
+  A spotted apex (dc_rois) that leaves a modality of `names` without what it
+  needs is a MerjaxError naming the clip (annotated apexes are screened first).
+  """
   frames = clip.read_frames()
   if frames.ndim != 4:
     raise MerjaxError(f"{clip.source or clip.key}: frames must be T x H x W x C, "
                       f"got shape {frames.shape}")
   seg = _prepare_frames(frames[clip.onset:clip.offset + 1], cfg)
   L = seg.shape[0]
-  method = cfg["apex_method"]
-  if method == "middle" or (method == "annotated" and clip.apex is None):
-    apex = (L - 1) // 2
-  elif method == "dc_rois_always" or (method == "dc_rois" and clip.apex is None):
+  apex = _segment_apex(clip, cfg, L)
+  spotted = apex is None
+  if spotted:
     padded = np.zeros((_round_up(L, cfg["bucket"]),) + seg.shape[1:], np.float32)
     padded[:L] = seg
     apex = int(_spot_fn(padded.shape[0])(padded, L))
-  else:
-    apex = clip.apex - clip.onset
-  if cfg["num_frames"]:
-    idx = pp.sample_indices(L, int(cfg["num_frames"]), cfg["temporal_mode"], _rng(clip, cfg))
-    apex = pp.nearest_index(idx, apex)
-    seg, L = seg[idx], len(idx)
+  idx, L, apex = _resample(clip, cfg, L, apex)
+  if idx is not None:
+    seg = seg[idx]
+  if spotted:
+    for name in names:
+      need = registry.get(name).needs.unmet(L, apex, cfg)
+      if need:
+        raise MerjaxError(f"{_where(clip)}: modality '{name}' needs {need}, but the apex "
+                          f"spotted by apex_method={cfg['apex_method']} is frame {apex} of the "
+                          f"{L}-frame segment; annotate the apex or use another apex_method")
   out = np.zeros((bucket_T,) + seg.shape[1:], np.uint8)
   out[:L] = seg
   return out, L, apex
+
+
+def _where(clip: Clip) -> str:
+  """`source (dataset/subject/clip)`, or the key alone."""
+  return f"{clip.source} ({clip.key})" if clip.source else clip.key
+
+
+# ---------------------------------------------------------------- what modalities need
+
+
+ONSET_APEX_POLICIES = ("error", "drop")
+
+
+def unusable_clips(clips: Sequence[Clip], inputs: Mapping[str, str],
+                   preprocess: Mapping | None) -> list[tuple[int, str]]:
+  """(index, one-line reason) of every clip a requested modality cannot use:
+  its segment lacks what the modality needs (registry.Needs), e.g. onset ==
+  apex for an onset->apex difference, or one frame (a manifest row) for a flow."""
+  cfg = resolve_preprocess(preprocess)
+  wanted = [(role, name, registry.get(name).needs) for role, name in inputs.items()
+            if name in registry.MODALITIES and registry.get(name).needs.any]
+  out = []
+  if not wanted:
+    return out
+  for i, clip in enumerate(clips):
+    L, apex = segment_timing(clip, cfg)
+    for role, name, needs in wanted:
+      need = needs.unmet(L, apex, cfg)
+      if need:
+        out.append((i, _reason(clip, role, name, need, L, apex, cfg)))
+        break
+  return out
+
+
+def _reason(clip, role, name, need, L, apex, cfg) -> str:
+  setting = "data.modality" if role == "image" else f"data.inputs.{role}"
+  span = (f"its onset..offset segment has {L} frame{'s' if L != 1 else ''}"
+          + ("" if apex is None else f", apex at frame {apex}"
+             + (f" ({cfg['apex_method']})" if cfg["apex_method"] != "annotated" else "")))
+  from_sheet = cfg["apex_method"] in ("annotated", "dc_rois") and clip.apex is not None
+  if clip.num_frames == 1:
+    hint = (f"; a one-frame clip (a manifest row) holds a precomputed image: use "
+            f"{setting}=image")
+  elif need == "an apex after the onset" and from_sheet and clip.apex == clip.onset:
+    hint = "; the sheet gives onset == apex: data.onset_equals_apex=drop leaves such clips out"
+  elif need == "an apex before the offset" and from_sheet and clip.apex == clip.offset:
+    hint = "; the sheet gives apex == offset: data.onset_equals_apex=drop leaves such clips out"
+  else:
+    hint = "; data.onset_equals_apex=drop leaves such clips out"
+  return f"{_where(clip)}: modality '{name}' ({setting}) needs {need}, {span}{hint}"
+
+
+def screen_clips(clips: Sequence[Clip], inputs: Mapping[str, str],
+                 preprocess: Mapping | None, onset_apex_policy: str = "error",
+                 log=None) -> list[int]:
+  """Indices of the clips to keep under `onset_apex_policy` (data.onset_equals_apex):
+
+    error (default): any clip a requested modality cannot use (onset == apex for
+      an onset->apex modality, apex == offset for an apex->offset one, too few
+      frames for a dynamic image) is a MerjaxError naming the first such clip,
+      the modality and how many more there are;
+    drop: such clips are left out; `log` gets how many and which.
+  Every clip is kept when no requested modality needs motion.
+  """
+  if onset_apex_policy not in ONSET_APEX_POLICIES:
+    raise MerjaxError(f"data.onset_equals_apex: '{onset_apex_policy}' is not one of "
+                      f"{', '.join(ONSET_APEX_POLICIES)}")
+  bad = unusable_clips(clips, inputs, preprocess)
+  if not bad:
+    return list(range(len(clips)))
+  if onset_apex_policy == "error" or len(bad) == len(clips):
+    more = f" (and {len(bad) - 1} more of {len(clips)} clips)" if len(bad) > 1 else ""
+    if onset_apex_policy == "drop":
+      more = f" (and every other one of the {len(clips)} clips: drop would leave none)"
+    raise MerjaxError(bad[0][1] + more)
+  dropped = {i for i, _ in bad}
+  if log is not None:
+    names = ", ".join(clips[i].key for i in sorted(dropped))
+    log(f"data.onset_equals_apex=drop: left out {len(dropped)} of {len(clips)} clips that "
+        f"{', '.join(sorted(set(inputs.values())))} cannot use: {names}")
+  return [i for i in range(len(clips)) if i not in dropped]
 
 
 def _round_up(n: int, m: int) -> int:
@@ -261,7 +380,7 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
     members = buckets[T]
     for start in range(0, len(members), bs):
       chunk = members[start:start + bs]
-      prepared = [_prepare_clip(clips[i], cfg, T) for i in chunk]
+      prepared = [_prepare_clip(clips[i], cfg, T, names) for i in chunk]
       _check_shapes([p[0] for p in prepared], [clips[i] for i in chunk])
       firsts = ([_first_frame(clips[i], cfg) for i in chunk]
                 if any(registry.get(n).kind == "image" for n in names) else None)
@@ -308,6 +427,25 @@ def _check_shapes(arrays, clips):
 # ---------------------------------------------------------------- entry point
 
 
+def _read_cache(path: str, keys: list[str]) -> np.ndarray | None:
+  """The cached float32 array at `path` when it holds `keys`; None otherwise. A
+  damaged file (truncated, not an npz, missing arrays) is logged, deleted and
+  recomputed by the caller."""
+  try:
+    with np.load(path) as z:
+      if list(z["keys"]) != keys:
+        return None
+      return z["x"].astype(np.float32)
+  except Exception as e:  # pylint: disable=broad-except  # zipfile, pickle, OS, value errors
+    print(f"[stage] {path}: damaged cache file ({type(e).__name__}); deleted, recomputing",
+          file=sys.stderr, flush=True)
+    logger.warning("damaged cache file %s (%s); deleted", path, type(e).__name__)
+    with contextlib.suppress(OSError):
+      os.remove(path)
+    return None
+
+
+
 def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
                  preprocess: Mapping | None, cache_dir: str | None = None,
                  fingerprint: str = "") -> dict[str, np.ndarray]:
@@ -329,6 +467,7 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
   if not clips:
     raise MerjaxError("stage_inputs: no clips")
   cfg = resolve_preprocess(preprocess)
+  screen_clips(clips, inputs, cfg, "error")
   names = list(dict.fromkeys(inputs.values()))
   arrays, paths = {}, {}
   if cache_dir:
@@ -336,10 +475,10 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
     for name in names:
       paths[name] = cache_path(cache_dir, name, cache_key(fp, name, cfg, fingerprint))
       if os.path.isfile(paths[name]):
-        with np.load(paths[name]) as z:
-          if list(z["keys"]) == [c.key for c in clips]:
-            arrays[name] = z["x"].astype(np.float32)
-            print(f"[stage] {name}: cached {paths[name]}", file=sys.stderr, flush=True)
+        x = _read_cache(paths[name], [c.key for c in clips])
+        if x is not None:
+          arrays[name] = x
+          print(f"[stage] {name}: cached {paths[name]}", file=sys.stderr, flush=True)
   missing = [n for n in names if n not in arrays]
   if missing:
     arrays.update(compute_modalities(clips, missing, cfg))

@@ -15,11 +15,10 @@ from typing import Any
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.errors import MerjaxError
+from merjax.models.layers import batch_norm
+
 ROLES = {"T": "temporal", "S": "spatial", "D": "diff"}
-
-
-def _bn(train: bool, dtype, name=None):
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
 
 
 def _pad(k: int):
@@ -30,7 +29,7 @@ def parse_features(features: str) -> tuple[str, ...]:
   """'T+S+D' (any order, '+' optional) -> ('T', 'S', 'D') in canonical T, S, D order."""
   letters = set(features.upper().replace("+", "").replace(" ", ""))
   if not letters <= set("TSD") or len(letters) < 2:
-    raise ValueError(f"DFRNet: features must be two or three of T, S, D (e.g. 'T+S+D'), got {features!r}")
+    raise MerjaxError(f"model.features: {features!r} is not two or three of T, S, D (e.g. 'T+S+D')")
   return tuple(k for k in "TSD" if k in letters)
 
 
@@ -54,7 +53,7 @@ class ChannelAttention(nn.Module):
     elif self.variant == "cbam":
       logit_BxC = mlp(avg_BxC) + mlp(max_BxC)
     else:
-      raise ValueError(f"DFRNet: ca_variant must be 'paper' or 'cbam', got {self.variant!r}")
+      raise MerjaxError(f"model.ca_variant: must be 'paper' or 'cbam', got {self.variant!r}")
     return x_BxHxWxC * nn.sigmoid(logit_BxC)[:, None, None, :]
 
 
@@ -88,11 +87,11 @@ class CSABasicBlock(nn.Module):
     conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
     s = (self.stride, self.stride)
     y = conv(self.features, (3, 3), strides=s, padding=_pad(3), name="conv1")(x_BxHxWxC)
-    y = nn.relu(_bn(train, self.dtype, "bn1")(y))
+    y = nn.relu(batch_norm(train, dtype=self.dtype, name="bn1")(y))
     y = conv(self.features, (3, 3), padding=_pad(3), name="conv2")(y)
-    y = _bn(train, self.dtype, "bn2")(y)
+    y = batch_norm(train, dtype=self.dtype, name="bn2")(y)
     if self.attention not in ("none", "sa", "ca", "both"):
-      raise ValueError(f"DFRNet: attention must be none/sa/ca/both, got {self.attention!r}")
+      raise MerjaxError(f"model.attention: must be none/sa/ca/both, got {self.attention!r}")
     if self.attention in ("ca", "both"):
       y = ChannelAttention(self.ca_reduction, self.ca_variant, self.dtype, name="ca")(y)
     if self.attention in ("sa", "both"):
@@ -100,7 +99,7 @@ class CSABasicBlock(nn.Module):
     shortcut = x_BxHxWxC
     if self.stride != 1 or x_BxHxWxC.shape[-1] != self.features:
       shortcut = conv(self.features, (1, 1), strides=s, name="downsample_conv")(x_BxHxWxC)
-      shortcut = _bn(train, self.dtype, "downsample_bn")(shortcut)
+      shortcut = batch_norm(train, dtype=self.dtype, name="downsample_bn")(shortcut)
     return nn.relu(shortcut + y)
 
 
@@ -146,7 +145,7 @@ class DFRNet(nn.Module):
   ca_variant: str = "paper"          # "paper" (Eq. 13: add before the MLP) | "cbam" (add after)
   ca_reduction: int = 16
   sa_kernel: int = 7
-  head_dropout: float = 0.5          # before the classifier of alexnet / vgg / inception / vit only
+  dropout: float = 0.5               # before the classifier of alexnet / vgg / inception / vit only
   vit_patch: int = 8
   vit_dim: int = 192
   vit_depth: int = 4
@@ -182,7 +181,7 @@ class DFRNet(nn.Module):
       elif self.gate_activation == "relu":
         a_Bx1x1xF = nn.relu(a)
       else:
-        raise ValueError(f"DFRNet: gate_activation must be 'sigmoid' or 'relu', got {self.gate_activation!r}")
+        raise MerjaxError(f"model.gate_activation: must be 'sigmoid' or 'relu', got {self.gate_activation!r}")
       return f_BxHxWxF * a_Bx1x1xF                                         # Eq. 10
     maps = [self._shallow(batch, k) for k in keys]
     if self.fusion == "add":
@@ -194,17 +193,17 @@ class DFRNet(nn.Module):
     elif self.fusion == "concat":
       x = jnp.concatenate(maps, axis=-1)
     else:
-      raise ValueError(f"DFRNet: fusion must be paper/add/mul/concat, got {self.fusion!r}")
+      raise MerjaxError(f"model.fusion: must be paper/add/mul/concat, got {self.fusion!r}")
     return self._fuse_convs(x)
 
   # ---------------------------------------------------------------- post-fusion modules
   def _resnet(self, x, train):
     if not 1 <= self.num_stages <= len(self.stage_widths):
-      raise ValueError(f"DFRNet: num_stages must be in 1..{len(self.stage_widths)}, got {self.num_stages}")
+      raise MerjaxError(f"model.num_stages: must be in 1..{len(self.stage_widths)}, got {self.num_stages}")
     if self.stem:
       x = nn.Conv(self.stage_widths[0], (7, 7), strides=(2, 2), padding=_pad(7), use_bias=False,
                   dtype=self.dtype, name="stem_conv")(x)
-      x = nn.relu(_bn(train, self.dtype, "stem_bn")(x))
+      x = nn.relu(batch_norm(train, dtype=self.dtype, name="stem_bn")(x))
       x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=_pad(3))
     for i in range(self.num_stages):
       for j in range(self.blocks_per_stage):
@@ -269,16 +268,24 @@ class DFRNet(nn.Module):
       elif self.module == "vit":
         h_BxC = self._vit(x, train)
       else:
-        raise ValueError(f"DFRNet: module must be resnet/alexnet/vgg/inception/vit, got {self.module!r}")
-      h_BxC = nn.Dropout(self.head_dropout)(h_BxC, deterministic=not train)
+        raise MerjaxError(f"model.module: must be resnet/alexnet/vgg/inception/vit, got {self.module!r}")
+      h_BxC = nn.Dropout(self.dropout)(h_BxC, deterministic=not train)
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="classifier")(h_BxC)
     return {"logits": logits_BxK.astype(jnp.float32)}
 
 
-def build(model_cfg: dict, num_classes: int) -> nn.Module:
-  cfg = {k: v for k, v in dict(model_cfg).items() if k not in ("name", "input_shapes")}
-  if "stage_widths" in cfg:
-    cfg["stage_widths"] = tuple(cfg["stage_widths"])
-  if isinstance(cfg.get("dtype"), str):
-    cfg["dtype"] = jnp.dtype(cfg["dtype"])
-  return DFRNet(num_classes=num_classes, **cfg)
+# Choice fields -> the values DFRNet accepts.
+CHOICES = {"fusion": ("paper", "add", "mul", "concat"),
+           "gate_activation": ("sigmoid", "relu"),
+           "module": ("resnet", "alexnet", "vgg", "inception", "vit"),
+           "attention": ("none", "sa", "ca", "both"),
+           "ca_variant": ("paper", "cbam")}
+
+
+def check_fields(fields: dict) -> None:
+  """MerjaxError for a value DFRNet does not accept (before any data is read)."""
+  if "features" in fields:
+    parse_features(fields["features"])
+  for key, choices in CHOICES.items():
+    if key in fields and fields[key] not in choices:
+      raise MerjaxError(f"model.{key}: {fields[key]!r} is not one of {choices}")

@@ -15,7 +15,6 @@ Every open choice is a field; defaults and reasons in docs/dianet.md (ours, not 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
 import jax
@@ -23,34 +22,25 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from merjax.errors import MerjaxError
-from merjax.models import layers
-from merjax.models.backbones import convnext, efficientnet, mobilevit, resnet
-from merjax.models.backbones.common import resolve_dtype
+from merjax.models import backbones, layers
 
-# backbone name -> (trunk class, fixed fields); `backbone_options[name]` may override any field.
-TRUNKS = {
-    "resnet18": (resnet.ResNet, {"stage_sizes": (2, 2, 2, 2), "bottleneck": False}),
-    "efficientnetv2_s": (efficientnet.EfficientNet,
-                         {"blocks": efficientnet.V2_S_BLOCKS, "last_channel": 1280, "bn_eps": 1e-3}),
-    "convnext_tiny": (convnext.ConvNeXt, {"depths": (3, 3, 9, 3), "dims": (96, 192, 384, 768)}),
-    "mobilevit_s": (mobilevit.MobileViT, {"stages": mobilevit.MOBILEVIT_S_STAGES}),
-}
 FUSIONS = ("cross", "cross_literal", "simple", "concat")
+CROSS_QUERIES = ("vector", "tokens")
+FUSION_ACTIVATIONS = ("none", "relu")
 TWO_STREAM_ROLES = ("di_onset", "di_offset")
 ONE_STREAM_ROLE = "image"
 
 
-def make_trunk(backbone: str, options: Mapping[str, Any] | None, dtype, name: str) -> nn.Module:
-  """The trunk of `backbone` with its fixed fields, then `options` (MerjaxError on unknown keys)."""
-  if backbone not in TRUNKS:
-    raise MerjaxError(f"DIANet: unknown backbone '{backbone}'; known: {', '.join(TRUNKS)}")
-  cls, fixed = TRUNKS[backbone]
-  options = dict(options or {})
-  fields = {f.name for f in dataclasses.fields(cls)} - {"parent", "name", "dtype"}
-  unknown = sorted(set(options) - fields)
-  if unknown:
-    raise MerjaxError(f"DIANet: unknown {backbone} options {unknown} (known: {sorted(fields)})")
-  return cls(**{**fixed, **options, "dtype": dtype}, name=name)
+def check_backbone(backbone: str, options: Mapping[str, Any] | None) -> None:
+  """MerjaxError unless `backbone` is a registered backbone whose pooled features have the
+  feature map's width (one projection reads both) and `options` holds trunk fields only."""
+  entry = backbones.get(backbone, "model.backbone")
+  if not entry.pooled_features:
+    usable = [n for n, e in backbones.BACKBONES.items() if e.pooled_features]
+    raise MerjaxError(f"model.backbone: {backbone!r} has features wider than its feature map; "
+                      f"DIANet needs one of {', '.join(usable)}")
+  backbones.check_options(backbone, dict(options or {}),
+                          f"model.backbone_options.{backbone}")
 
 
 def attend(q_BxQxD, k_BxNxD, v_BxNxD, num_heads: int = 1):
@@ -90,6 +80,10 @@ class DIANet(nn.Module):
   dropout: float = 0.5                    # between the two FCs
   dtype: Any = jnp.float32
 
+  @property
+  def _prefix(self) -> str:
+    return f"model.backbone_options.{self.backbone}"
+
   def _streams_out(self, batch, train):
     """[(f_BxD, tokens_BxNxD)] per stream."""
     dtype = self.dtype
@@ -97,7 +91,7 @@ class DIANet(nn.Module):
     roles = TWO_STREAM_ROLES if self.streams == 2 else (ONE_STREAM_ROLE,)
     xs = [jnp.asarray(batch[r], dtype) for r in roles]
     if self.streams == 1 or self.shared_backbone:
-      trunk = make_trunk(self.backbone, options, dtype, "backbone")
+      trunk = backbones.make_trunk(self.backbone, options, dtype, "backbone", self._prefix)
       proj = nn.Dense(self.feature_dim, dtype=dtype, name="proj")
       if self.stack_streams and len(xs) == 2:
         out = trunk(jnp.concatenate(xs, axis=0), train=train)
@@ -109,7 +103,8 @@ class DIANet(nn.Module):
     else:
       outs, projs = [], []
       for r, x in zip(("onset", "offset"), xs):
-        outs.append(make_trunk(self.backbone, options, dtype, f"backbone_{r}")(x, train=train))
+        outs.append(backbones.make_trunk(self.backbone, options, dtype, f"backbone_{r}",
+                                         self._prefix)(x, train=train))
         projs.append(nn.Dense(self.feature_dim, dtype=dtype, name=f"proj_{r}"))
     result = []
     for out, proj in zip(outs, projs):
@@ -183,16 +178,14 @@ class DIANet(nn.Module):
     return {"logits": self._classifier(h_BxF, train), "f1": s1[0], "f2": s2[0]}
 
 
-def build(model_cfg: Mapping[str, Any], num_classes: int) -> DIANet:
-  """`--model dianet`: DIANet(**model_cfg); MerjaxError on unknown keys or values."""
-  cfg = {k: v for k, v in dict(model_cfg).items() if k not in ("name", "input_shapes")}
-  fields = {f.name for f in dataclasses.fields(DIANet)} - {"parent", "name", "num_classes"}
-  unknown = sorted(set(cfg) - fields)
-  if unknown:
-    raise MerjaxError(f"DIANet: unknown model config keys {unknown} (known: {sorted(fields)})")
-  cfg["dtype"] = resolve_dtype(cfg.get("dtype"))
-  if cfg.get("fusion", "cross") not in FUSIONS:
-    raise MerjaxError(f"DIANet: fusion must be one of {FUSIONS}, got {cfg['fusion']!r}")
-  backbone = cfg.get("backbone", "efficientnetv2_s")
-  make_trunk(backbone, dict(cfg.get("backbone_options") or {}).get(backbone), jnp.float32, "check")
-  return DIANet(num_classes=num_classes, **cfg)
+def check_fields(fields: Mapping[str, Any]) -> None:
+  """MerjaxError for a value DIANet does not accept (before any data is read)."""
+  for key, choices in (("fusion", FUSIONS), ("cross_query", CROSS_QUERIES),
+                       ("fusion_activation", FUSION_ACTIVATIONS), ("streams", (1, 2))):
+    if key in fields and fields[key] not in choices:
+      raise MerjaxError(f"model.{key}: {fields[key]!r} is not one of {choices}")
+  backbone = fields.get("backbone", DIANet.backbone)
+  options = dict(fields.get("backbone_options") or {})
+  for name in options:
+    backbones.get(name, f"model.backbone_options.{name}")
+  check_backbone(backbone, options.get(backbone))

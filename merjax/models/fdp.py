@@ -19,19 +19,16 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.errors import MerjaxError
 from merjax.models import layers
+from merjax.models.layers import DropPath, batch_norm
 
 Array = jax.Array
 
 
-def _bn(train: bool, dtype, name=None):
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      dtype=dtype, name=name)
-
-
-def _drop_path(rate: float, x: Array, y: Array, train: bool) -> Array:
-  """x + DropPath(y): whole samples dropped, survivors scaled by 1/(1-rate)."""
-  return x + nn.Dropout(rate, broadcast_dims=(1, 2, 3))(y, deterministic=not train)
+def _residual(rate: float, x: Array, y: Array, train: bool) -> Array:
+  """x + DropPath(y): whole samples of the branch y dropped, survivors scaled by 1/(1-rate)."""
+  return x + DropPath(rate)(y, deterministic=not train)
 
 
 class ConvStem(nn.Module):
@@ -46,7 +43,7 @@ class ConvStem(nn.Module):
     for w, s in zip(self.widths, self.strides):
       x = nn.Conv(w, (3, 3), (s, s), padding=((1, 1), (1, 1)), use_bias=False,
                   dtype=self.dtype)(x)
-      x = nn.relu(_bn(train, self.dtype)(x))
+      x = nn.relu(batch_norm(train, dtype=self.dtype)(x))
     return x
 
 
@@ -63,7 +60,7 @@ class PatchEmbed(nn.Module):
       x = nn.avg_pool(x, (self.stride, self.stride), (self.stride, self.stride))
     if self.stride > 1 or x.shape[-1] != self.width:
       x = nn.Conv(self.width, (1, 1), use_bias=False, dtype=self.dtype)(x)
-      x = _bn(train, self.dtype)(x)
+      x = batch_norm(train, dtype=self.dtype)(x)
     return x
 
 
@@ -95,7 +92,7 @@ class MultiHeadConv(nn.Module):
         f"width {c} not divisible by head_dim {self.head_dim}")
     x = layers.PatchConv(c, (k, k), k // 2, groups=groups, use_bias=False, dtype=self.dtype,
                          name="head_convs")(x_BxHxWxC)
-    x = nn.relu(_bn(train, self.dtype, name="head_bn")(x))
+    x = nn.relu(batch_norm(train, dtype=self.dtype, name="head_bn")(x))
     return nn.Conv(c, (1, 1), use_bias=False, dtype=self.dtype, name="pointwise")(x)
 
 
@@ -127,9 +124,10 @@ class LocalAggregator(nn.Module):
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
     x = x_BxHxWxC
     mhc = MultiHeadConv(self.head_dim, dtype=self.dtype, mode=self.conv_mode)
-    x = _drop_path(self.drop_path, x, mhc(x, train), train)
-    y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(_bn(train, self.dtype)(x), train)
-    return _drop_path(self.drop_path, x, y, train)
+    x = _residual(self.drop_path, x, mhc(x, train), train)
+    y = batch_norm(train, dtype=self.dtype)(x)
+    y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(y, train)
+    return _residual(self.drop_path, x, y, train)
 
 
 class GlobalAggregator(nn.Module):
@@ -149,19 +147,19 @@ class GlobalAggregator(nn.Module):
     b, h, w, c = x_BxHxWxC.shape
     assert c % self.attn_head_dim == 0, f"width {c} not divisible by {self.attn_head_dim}"
     x = nn.Conv(c, (1, 1), use_bias=False, dtype=self.dtype, name="pointwise")(x_BxHxWxC)
-    x = _bn(train, self.dtype, name="pointwise_bn")(x)
-    tokens_BxNxC = _bn(train, self.dtype, name="attn_bn")(x).reshape(b, h * w, c)
+    x = batch_norm(train, dtype=self.dtype, name="pointwise_bn")(x)
+    tokens_BxNxC = batch_norm(train, dtype=self.dtype, name="attn_bn")(x).reshape(b, h * w, c)
     attn_BxNxC = nn.MultiHeadDotProductAttention(
         num_heads=c // self.attn_head_dim, qkv_features=c, out_features=c,
         dropout_rate=self.attn_dropout, deterministic=not train, dtype=self.dtype,
         name="mhsa")(tokens_BxNxC, tokens_BxNxC)
     attn_BxNxC = nn.Dropout(self.dropout)(attn_BxNxC, deterministic=not train)
-    x = _drop_path(self.drop_path, x, attn_BxNxC.reshape(b, h, w, c), train)
+    x = _residual(self.drop_path, x, attn_BxNxC.reshape(b, h, w, c), train)
     mhc = MultiHeadConv(self.conv_head_dim, dtype=self.dtype, mode=self.conv_mode)
-    x = _drop_path(self.drop_path, x, mhc(x, train), train)
-    y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(_bn(train, self.dtype, name="mlp_bn")(x),
-                                                           train)
-    return _drop_path(self.drop_path, x, y, train)
+    x = _residual(self.drop_path, x, mhc(x, train), train)
+    y = batch_norm(train, dtype=self.dtype, name="mlp_bn")(x)
+    y = Mlp(self.mlp_ratio, self.dropout, dtype=self.dtype)(y, train)
+    return _residual(self.drop_path, x, y, train)
 
 
 class FrameEncoder(nn.Module):
@@ -179,7 +177,7 @@ class FrameEncoder(nn.Module):
   attn_head_dim: int = 8
   mlp_ratio_local: float = 3.0
   mlp_ratio_global: float = 2.0
-  path_dropout: float = 0.1
+  drop_path: float = 0.1
   dropout: float = 0.0
   attn_dropout: float = 0.0
   feature_dim: int = 4096       # 0: no projection, F_k is the GAP output
@@ -192,7 +190,7 @@ class FrameEncoder(nn.Module):
     n_l = self.num_local if self.use_local else 0
     n_g = self.num_global if self.use_global else 0
     n = len(self.widths) * (n_l + n_g)
-    rates = [self.path_dropout * i / max(n - 1, 1) for i in range(n)]  # linspace(0, p, n)
+    rates = [self.drop_path * i / max(n - 1, 1) for i in range(n)]  # linspace(0, p, n)
     i = 0
     for s, (width, stride) in enumerate(zip(self.widths, self.strides), start=1):
       x = PatchEmbed(width, stride, self.dtype, name=f"stage{s}_pe")(x, train)
@@ -205,7 +203,7 @@ class FrameEncoder(nn.Module):
                              rates[i], self.dropout, self.attn_dropout, self.dtype,
                              self.conv_mode, name=f"stage{s}_global{j + 1}")(x, train)
         i += 1
-    x_BxC = jnp.mean(_bn(train, self.dtype, name="head_bn")(x), axis=(1, 2))
+    x_BxC = jnp.mean(batch_norm(train, dtype=self.dtype, name="head_bn")(x), axis=(1, 2))
     if self.feature_dim:
       x_BxC = nn.Dense(self.feature_dim, dtype=self.dtype, name="proj")(x_BxC)
     return x_BxC
@@ -262,7 +260,7 @@ class DynamicImageNet(nn.Module):
 
     def cbl(x, out, name):
       x = nn.Conv(out, (k, k), padding=pad, use_bias=False, dtype=self.dtype, name=name)(x)
-      return nn.leaky_relu(_bn(train, self.dtype, name=name + "_bn")(x), self.negative_slope)
+      return nn.leaky_relu(batch_norm(train, dtype=self.dtype, name=name + "_bn")(x), self.negative_slope)
 
     n = len(self.widths)
     h, w = x_BxHxWxC.shape[1:3]
@@ -294,7 +292,7 @@ class FDP(nn.Module):
   attn_head_dim: int = 8
   mlp_ratio_local: float = 3.0
   mlp_ratio_global: float = 2.0
-  path_dropout: float = 0.1
+  drop_path: float = 0.1
   dropout: float = 0.0
   attn_dropout: float = 0.0
   feature_dim: int = 4096
@@ -321,7 +319,7 @@ class FDP(nn.Module):
     encoder = FrameEncoder(
         self.stem_widths, self.stem_strides, self.widths, self.strides, self.num_local,
         self.num_global, self.use_local, self.use_global, self.conv_head_dim, self.attn_head_dim,
-        self.mlp_ratio_local, self.mlp_ratio_global, self.path_dropout, self.dropout,
+        self.mlp_ratio_local, self.mlp_ratio_global, self.drop_path, self.dropout,
         self.attn_dropout, self.feature_dim, self.dtype, self.conv_mode, name="encoder")
     # All B*T frames go through the shared encoder as one batch (BN statistics over B*T frames).
     feats_BxTxD = encoder(frames_BxTxHxWxC.reshape(b * t, h, w, c), train).reshape(b, t, -1)
@@ -342,8 +340,10 @@ class FDP(nn.Module):
     return out
 
 
-def build(model_cfg: dict, num_classes: int) -> nn.Module:
-  """FDP from a config dict (keys = module fields)."""
-  cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(model_cfg).items()}
-  cfg.pop("name", None)
-  return FDP(num_classes=num_classes, **cfg)
+def check_fields(fields: dict) -> None:
+  """MerjaxError for a value FDP does not accept (before any data is read)."""
+  if fields.get("conv_mode", "multihead") not in CONV_MODES:
+    raise MerjaxError(f"model.conv_mode: {fields['conv_mode']!r} is not one of {CONV_MODES}")
+  dim = fields.get("feature_dim", 4096)
+  if dim and math.isqrt(dim) ** 2 != dim:
+    raise MerjaxError(f"model.feature_dim: {dim} is not a square (F_k becomes a 2-D map)")

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.models.layers import DropPath, batch_norm
+
 Array = jax.Array
 
 _ENC_INIT = nn.initializers.truncated_normal(stddev=0.02)  # timm trunc_normal_(std=.02)
@@ -41,12 +43,6 @@ def make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
   if new_v < 0.9 * v:
     new_v += divisor
   return new_v
-
-
-def _bn(train: bool, dtype, name=None):
-  # PyTorch momentum 0.1 == flax momentum 0.9; eps 1e-5 as NORM_EPS.
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      dtype=dtype, name=name)
 
 
 def _avg_pool_2x2_ceil(x_BxHxWxC: Array) -> Array:
@@ -71,7 +67,7 @@ class ReleaseStem(nn.Module):
     for w, s in zip(self.widths, self.strides):
       x = nn.Conv(w, (3, 3), (s, s), padding=((1, 1), (1, 1)), use_bias=False,
                   kernel_init=_ENC_INIT, dtype=self.dtype)(x)
-      x = nn.relu(_bn(train, self.dtype)(x))
+      x = nn.relu(batch_norm(train, dtype=self.dtype)(x))
     return x
 
 
@@ -92,19 +88,18 @@ class LFABlock(nn.Module):
     if self.stride == 2 or x.shape[-1] != self.width:
       x = nn.Conv(self.width, (1, 1), use_bias=False, kernel_init=_ENC_INIT,
                   dtype=self.dtype, name="pe_conv")(x)
-      x = _bn(train, self.dtype, name="pe_bn")(x)
+      x = batch_norm(train, dtype=self.dtype, name="pe_bn")(x)
     # "MHCA" as released: a single dense 3x3 conv, no bias/BN/ReLU/projection.
     y = nn.Conv(self.width, (3, 3), padding=((1, 1), (1, 1)), use_bias=False,
                 kernel_init=_ENC_INIT, dtype=self.dtype, name="mhca")(x)
-    path_drop = nn.Dropout(self.drop_path, broadcast_dims=(1, 2, 3))
-    x = x + path_drop(y, deterministic=not train)
+    x = x + DropPath(self.drop_path)(y, deterministic=not train)
     # MLP on BN(x), 1x1 convs with bias, ReLU, dropout 0 (omitted).
     hidden = make_divisible(self.width * self.mlp_ratio, 32)
-    y = _bn(train, self.dtype, name="norm")(x)
+    y = batch_norm(train, dtype=self.dtype, name="norm")(x)
     y = nn.Conv(hidden, (1, 1), kernel_init=_ENC_INIT, dtype=self.dtype, name="mlp1")(y)
     y = nn.Conv(self.width, (1, 1), kernel_init=_ENC_INIT, dtype=self.dtype,
                 name="mlp2")(nn.relu(y))
-    return x + path_drop(y, deterministic=not train)
+    return x + DropPath(self.drop_path)(y, deterministic=not train)
 
 
 class ReleaseEncoder(nn.Module):
@@ -113,7 +108,7 @@ class ReleaseEncoder(nn.Module):
   depths: Sequence[int] = (3, 4, 10, 3)
   widths: Sequence[int] = (96, 192, 384, 768)
   strides: Sequence[int] = (1, 2, 2, 2)
-  path_dropout: float = 0.1
+  drop_path: float = 0.1
   feature_dim: int = 4096
   dtype: Any = jnp.float32
 
@@ -121,7 +116,7 @@ class ReleaseEncoder(nn.Module):
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
     x = ReleaseStem(self.stem_widths, dtype=self.dtype, name="stem")(x_BxHxWxC, train)
     n = sum(self.depths)
-    rates = [self.path_dropout * i / max(n - 1, 1) for i in range(n)]  # linspace(0, p, n)
+    rates = [self.drop_path * i / max(n - 1, 1) for i in range(n)]  # linspace(0, p, n)
     idx = 0
     for stage, (depth, width) in enumerate(zip(self.depths, self.widths)):
       for b in range(depth):
@@ -129,7 +124,7 @@ class ReleaseEncoder(nn.Module):
         x = LFABlock(width, stride, rates[idx], dtype=self.dtype,
                      name=f"stage{stage + 1}_block{b + 1}")(x, train)
         idx += 1
-    x = _bn(train, self.dtype, name="norm")(x)
+    x = batch_norm(train, dtype=self.dtype, name="norm")(x)
     x_BxC = jnp.mean(x, axis=(1, 2))
     return nn.Dense(self.feature_dim, kernel_init=_ENC_INIT, dtype=self.dtype,
                     name="proj_head")(x_BxC)
@@ -167,7 +162,7 @@ class SegNet(nn.Module):
                      bias_init=_torch_bias(fan_in), dtype=self.dtype, name=name)(x)
 
     def cbr(x, out, name):
-      return nn.relu(_bn(train, self.dtype, name="bn" + name)(conv(x, out, "conv" + name)))
+      return nn.relu(batch_norm(train, dtype=self.dtype, name="bn" + name)(conv(x, out, "conv" + name)))
 
     enc = [(64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)]
     dec = [(512, 512, 512), (512, 512, 256), (256, 256, 128), (128, 64), (64,)]
@@ -190,7 +185,7 @@ class FDPRelease(nn.Module):
   stem_widths: Sequence[int] = (64, 32, 64, 64)
   depths: Sequence[int] = (3, 4, 10, 3)
   widths: Sequence[int] = (96, 192, 384, 768)
-  path_dropout: float = 0.1
+  drop_path: float = 0.1
   feature_dim: int = 4096       # must be a square: the release views it as 64 x 64
   temporal_channels: int = 8
   mer_hidden: int = 256
@@ -203,7 +198,7 @@ class FDPRelease(nn.Module):
     side = math.isqrt(self.feature_dim)
     assert side * side == self.feature_dim, "feature_dim must be a perfect square"
     encoder = ReleaseEncoder(self.stem_widths, self.depths, self.widths,
-                             path_dropout=self.path_dropout, feature_dim=self.feature_dim,
+                             drop_path=self.drop_path, feature_dim=self.feature_dim,
                              dtype=self.dtype, name="frame_rep")
     # The release loops over frames: per-frame BN batch statistics, T running-stat updates.
     feats_BxTxD = jnp.stack(
@@ -233,10 +228,3 @@ class FDPRelease(nn.Module):
         "dynamic_image": jax.nn.sigmoid(di_BxHxWx1.astype(jnp.float32)),
         "frame_features": feats_BxTxD.astype(jnp.float32),
     }
-
-
-def build(model_cfg: dict, num_classes: int) -> nn.Module:
-  """FDPRelease from a config dict (keys = module fields)."""
-  cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(model_cfg).items()}
-  cfg.pop("name", None)
-  return FDPRelease(num_classes=num_classes, **cfg)

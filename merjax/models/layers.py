@@ -1,4 +1,5 @@
-"""Small layers shared by several models."""
+"""Small layers shared by every model: BatchNorm with PyTorch's defaults, dropout with a
+traceable rate, stochastic depth (DropPath), the patch-GEMM convolution and the dtype names."""
 
 from __future__ import annotations
 
@@ -7,6 +8,44 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
+
+from merjax.errors import MerjaxError
+
+# PyTorch BatchNorm2d(momentum=0.1) updates running = 0.9 * running + 0.1 * batch;
+# flax's `momentum` is the weight on the old value.
+TORCH_BN_MOMENTUM = 0.9
+
+
+def batch_norm(train: bool, eps: float = 1e-5, dtype: Any = jnp.float32,
+               name: str | None = None, scale_init=nn.initializers.ones) -> nn.BatchNorm:
+  """The one BatchNorm of merjax models: PyTorch's BatchNorm2d defaults (momentum 0.1 =
+  flax 0.9, eps 1e-5 unless given), batch statistics in training, running ones in eval."""
+  return nn.BatchNorm(use_running_average=not train, momentum=TORCH_BN_MOMENTUM,
+                      epsilon=eps, dtype=dtype, scale_init=scale_init, name=name)
+
+
+def resolve_dtype(value: Any) -> Any:
+  """'bfloat16' / jnp.bfloat16 / None -> a jnp scalar type (None -> float32)."""
+  if value is None:
+    return jnp.float32
+  try:
+    return jnp.dtype(value).type
+  except TypeError as e:
+    raise MerjaxError(f"model.dtype: unknown dtype {value!r}") from e
+
+
+def _drop(module: nn.Module, x, rate, broadcast_dims: Sequence[int], deterministic: bool):
+  """x with entries zeroed with probability `rate` (one draw per broadcast slice) and the
+  kept ones scaled by 1 / (1 - rate), drawn from `module`'s "dropout" rng."""
+  concrete = not isinstance(rate, jax.Array)
+  if deterministic or (concrete and rate == 0.0):
+    return x
+  keep = 1.0 - jnp.asarray(rate, jnp.float32)
+  shape = list(x.shape)
+  for dim in broadcast_dims:
+    shape[dim] = 1
+  mask = jnp.broadcast_to(jax.random.bernoulli(module.make_rng("dropout"), keep, shape), x.shape)
+  return jax.lax.select(mask, x / keep.astype(x.dtype), jnp.zeros_like(x))
 
 
 class Dropout(nn.Module):
@@ -21,15 +60,19 @@ class Dropout(nn.Module):
 
   @nn.compact
   def __call__(self, x, deterministic: bool):
-    concrete = not isinstance(self.rate, jax.Array)
-    if deterministic or (concrete and self.rate == 0.0):
-      return x
-    keep = 1.0 - jnp.asarray(self.rate, jnp.float32)
-    shape = list(x.shape)
-    for dim in self.broadcast_dims:
-      shape[dim] = 1
-    mask = jnp.broadcast_to(jax.random.bernoulli(self.make_rng("dropout"), keep, shape), x.shape)
-    return jax.lax.select(mask, x / keep.astype(x.dtype), jnp.zeros_like(x))
+    return _drop(self, x, self.rate, self.broadcast_dims, deterministic)
+
+
+class DropPath(nn.Module):
+  """Stochastic depth ("row" mode, timm DropPath): in training, drops the whole input of
+  each sample (a residual branch) with probability `rate` and scales the kept ones by
+  1 / (1 - rate); identity in eval. x_Bx___: B x ... ; `rate` may be a traced scalar.
+  The same random numbers as `Dropout(rate, broadcast_dims=1..ndim-1)`."""
+  rate: Any
+
+  @nn.compact
+  def __call__(self, x_Bx___, deterministic: bool):
+    return _drop(self, x_Bx___, self.rate, range(1, x_Bx___.ndim), deterministic)
 
 
 class PatchConv(nn.Module):

@@ -14,7 +14,9 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.errors import MerjaxError
 from merjax.models import layers
+from merjax.models.layers import batch_norm
 
 
 def gradient_magnitude(x_BxHxWxC: jax.Array, border: str = "diff") -> jax.Array:
@@ -35,7 +37,7 @@ def gradient_magnitude(x_BxHxWxC: jax.Array, border: str = "diff") -> jax.Array:
     gx = jnp.abs(xw[:, :, 1:] - xw[:, :, :-1])
     gy = jnp.abs(xh[:, 1:] - xh[:, :-1])
   else:
-    raise ValueError(f"gradient border must be 'diff' or 'input', got {border!r}")
+    raise MerjaxError(f"model.gradient_border: {border!r} is not 'diff' or 'input'")
   return gx + gy
 
 
@@ -81,14 +83,15 @@ class SelfAttention(nn.Module):
       out_BxNxC = jnp.einsum("bqk,bkc->bqc", attn_BxNxN, v_BxNxC)
     elif self.impl == "fused":
       if c % d:
-        raise ValueError(f"SelfAttention(impl='fused') needs C/r to divide C, got C={c}, r={self.reduction}")
+        raise MerjaxError(f"model.attention_impl='fused' needs C/r to divide C, got C={c}, "
+                          f"r={self.reduction}")
       heads = c // d
       q_BxNxHxD = jnp.broadcast_to(q_BxNxD[:, :, None], (b, h * w, heads, d))
       k_BxNxHxD = jnp.broadcast_to(k_BxNxD[:, :, None], (b, h * w, heads, d))
       v_BxNxHxD = v_BxNxC.reshape(b, h * w, heads, d)
       out_BxNxC = jax.nn.dot_product_attention(q_BxNxHxD, k_BxNxHxD, v_BxNxHxD, scale=1.0).reshape(b, h * w, c)
     else:
-      raise ValueError(f"attention_impl must be 'plain' or 'fused', got {self.impl!r}")
+      raise MerjaxError(f"model.attention_impl: {self.impl!r} is not 'plain' or 'fused'")
     y_BxHxWxC = gamma.astype(self.dtype) * out_BxNxC.reshape(b, h, w, c)
     return x_BxHxWxC + y_BxHxWxC if self.add_input else y_BxHxWxC
 
@@ -102,14 +105,13 @@ class ResidualAttentionBlock(nn.Module):
   attention_add_input: bool = True
   gamma_init: float = 0.0
   qk_reduction: int = 8
-  dropout_rate: float = 0.1                     # may be a traced sweep value
+  dropout: float = 0.1                          # may be a traced sweep value
   attention_impl: str = "plain"
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x_BxHxWxC, train: bool):
-    bn = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                           dtype=self.dtype)
+    bn = functools.partial(batch_norm, train, dtype=self.dtype)
     conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
     s = (self.stride, self.stride)
     y = conv(self.features, (3, 3), strides=s, padding=((1, 1), (1, 1)), name="conv1")(x_BxHxWxC)
@@ -127,7 +129,7 @@ class ResidualAttentionBlock(nn.Module):
                         gamma_init=self.gamma_init, impl=self.attention_impl, dtype=self.dtype,
                         name="self_attention")(y)
     y = nn.relu(y)
-    return layers.Dropout(self.dropout_rate)(y, deterministic=not train)
+    return layers.Dropout(self.dropout)(y, deterministic=not train)
 
 
 class MEGANet(nn.Module):
@@ -135,7 +137,7 @@ class MEGANet(nn.Module):
 
   Returns {"logits": B x K, "gradient_attention": B x H x W x 1} (all ones when the block is ablated).
   """
-  TRACEABLE_FIELDS = ("dropout_rate",)          # sweep values traced per member
+  TRACEABLE_FIELDS = ("dropout",)               # sweep values traced per member
   num_classes: int
   num_blocks: int = 3                           # Table VI: 2, 3 or 4
   widths: tuple[int, ...] = (64, 128, 256, 512)  # the first `num_blocks` are used
@@ -147,7 +149,7 @@ class MEGANet(nn.Module):
   attention_add_input: bool = True              # Y = ReLU(X_res + gamma * attn) instead of Eq. 13-14 literally
   gamma_init: float = 0.0
   qk_reduction: int = 8                         # C/8 query/key channels (stated)
-  dropout_rate: float = 0.1
+  dropout: float = 0.1
   attention_impl: str = "plain"                 # "plain" | "fused"
   use_gradient_attention: bool = True           # Table V switches
   use_residual: bool = True
@@ -157,7 +159,8 @@ class MEGANet(nn.Module):
   @nn.compact
   def __call__(self, batch: dict, train: bool) -> dict:
     if not 1 <= self.num_blocks <= min(len(self.widths), len(self.strides)):
-      raise ValueError(f"MEGANet: num_blocks={self.num_blocks} needs that many widths and strides")
+      raise MerjaxError(f"model.num_blocks: {self.num_blocks} needs that many model.widths and "
+                        f"model.strides")
     x = jnp.asarray(batch["image"], self.dtype)
     if self.use_gradient_attention:
       x, attn_BxHxWx1 = GradientAttention(border=self.gradient_border, use_bias=self.gradient_conv_bias,
@@ -167,8 +170,7 @@ class MEGANet(nn.Module):
     s = self.stem_stride
     x = nn.Conv(self.widths[0], (7, 7), strides=(s, s), padding=((3, 3), (3, 3)), use_bias=False,
                 dtype=self.dtype, name="stem_conv")(x)
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
-                     name="stem_bn")(x)
+    x = batch_norm(train, dtype=self.dtype, name="stem_bn")(x)
     x = nn.relu(x)
     if self.stem_pool:
       x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
@@ -176,7 +178,7 @@ class MEGANet(nn.Module):
       x = ResidualAttentionBlock(
           features=self.widths[i], stride=self.strides[i], use_residual=self.use_residual,
           use_self_attention=self.use_self_attention, attention_add_input=self.attention_add_input,
-          gamma_init=self.gamma_init, qk_reduction=self.qk_reduction, dropout_rate=self.dropout_rate,
+          gamma_init=self.gamma_init, qk_reduction=self.qk_reduction, dropout=self.dropout,
           attention_impl=self.attention_impl, dtype=self.dtype, name=f"block{i + 1}")(x, train)
     x_BxC = jnp.mean(x, axis=(1, 2))
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="classifier")(x_BxC)
@@ -184,11 +186,9 @@ class MEGANet(nn.Module):
             "gradient_attention": attn_BxHxWx1.astype(jnp.float32)}
 
 
-def build(model_cfg: dict, num_classes: int) -> nn.Module:
-  cfg = {k: v for k, v in dict(model_cfg).items() if k not in ("name", "input_shapes")}
-  for key in ("widths", "strides"):
-    if key in cfg:
-      cfg[key] = tuple(cfg[key])
-  if isinstance(cfg.get("dtype"), str):
-    cfg["dtype"] = jnp.dtype(cfg["dtype"])
-  return MEGANet(num_classes=num_classes, **cfg)
+def check_fields(fields: dict) -> None:
+  """MerjaxError for a value MEGANet does not accept (before any data is read)."""
+  for key, choices in (("gradient_border", ("diff", "input")),
+                       ("attention_impl", ("plain", "fused"))):
+    if key in fields and fields[key] not in choices:
+      raise MerjaxError(f"model.{key}: {fields[key]!r} is not one of {choices}")

@@ -17,15 +17,14 @@ summarised in shared/research/reference-implementations.md section 6.3):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.errors import MerjaxError
-from merjax.models.backbones.common import (
-    Dtype, batch_norm, conv, resolve_dtype)
+from merjax.models.backbones.common import Dtype, conv
+from merjax.models.layers import batch_norm
 
 
 def caffe_max_pool(x_BxHxWxC: jax.Array, kernel: int, stride: int) -> jax.Array:
@@ -90,15 +89,3 @@ class MicroAttentionNet(nn.Module):
     f_BxD = jnp.mean(x, axis=(1, 2))
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="fc")(f_BxD)
     return {"logits": logits_BxK.astype(jnp.float32), "features": f_BxD}
-
-
-def build(model_cfg: Mapping[str, Any], num_classes: int) -> MicroAttentionNet:
-  """`--model micro_attention`; model_cfg keys are MicroAttentionNet fields."""
-  cfg = dict(model_cfg)
-  cfg.pop("name", None)
-  cfg["dtype"] = resolve_dtype(cfg.get("dtype"))
-  known = {"widths", "stem_conv_bias", "shortcut_from_preact", "concat_activated", "dtype"}
-  unknown = sorted(set(cfg) - known)
-  if unknown:
-    raise MerjaxError(f"micro_attention: unknown model config keys {unknown} (known: {sorted(known)})")
-  return MicroAttentionNet(num_classes=num_classes, **cfg)

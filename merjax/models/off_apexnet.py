@@ -13,6 +13,8 @@ from typing import Any
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.errors import MerjaxError
+
 
 class OffApexNet(nn.Module):
   """Per stream: conv 5x5/6 (pad 2) -> max-pool 2 -> conv 5x5/16 (pad 2) -> max-pool 2 (28 -> 7x7x16);
@@ -20,7 +22,7 @@ class OffApexNet(nn.Module):
   num_classes: int
   conv_widths: tuple[int, int] = (6, 16)
   hidden: int = 1024
-  dropout_rate: float = 0.5
+  dropout: float = 0.5
   # The re-implementation has no activation after its convs; "relu" adds one (ours, off by default).
   conv_activation: str = "none"
   dtype: Any = jnp.float32
@@ -32,7 +34,7 @@ class OffApexNet(nn.Module):
       if self.conv_activation == "relu":
         x = nn.relu(x)
       elif self.conv_activation != "none":
-        raise ValueError(f"OffApexNet: conv_activation must be 'none' or 'relu', got {self.conv_activation!r}")
+        raise MerjaxError(f"model.conv_activation: {self.conv_activation!r} is not 'none' or 'relu'")
       x = nn.max_pool(x, (2, 2), strides=(2, 2))
     return x.reshape(x.shape[0], -1)
 
@@ -40,22 +42,20 @@ class OffApexNet(nn.Module):
   def __call__(self, batch: dict, train: bool) -> dict:
     x_BxHxWxC = jnp.asarray(batch["image"], self.dtype)
     if x_BxHxWxC.shape[-1] < 2:
-      raise ValueError(f"OffApexNet: batch['image'] needs >= 2 channels (u, v), got shape {x_BxHxWxC.shape}")
+      raise MerjaxError(f"off_apexnet: batch['image'] needs >= 2 channels (u, v), got shape "
+                        f"{x_BxHxWxC.shape}")
     u_Bxd = self._stream(x_BxHxWxC[..., 0:1], "u")
     v_Bxd = self._stream(x_BxHxWxC[..., 1:2], "v")
     x = jnp.concatenate([u_Bxd, v_Bxd], axis=-1)
     for i in range(2):
       x = nn.Dense(self.hidden, dtype=self.dtype, name=f"fc{i + 1}")(x)
       x = nn.relu(x)
-      x = nn.Dropout(self.dropout_rate)(x, deterministic=not train)
+      x = nn.Dropout(self.dropout)(x, deterministic=not train)
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="classifier")(x)
     return {"logits": logits_BxK.astype(jnp.float32)}
 
 
-def build(model_cfg: dict, num_classes: int) -> nn.Module:
-  cfg = {k: v for k, v in dict(model_cfg).items() if k not in ("name", "input_shapes")}
-  if "conv_widths" in cfg:
-    cfg["conv_widths"] = tuple(cfg["conv_widths"])
-  if isinstance(cfg.get("dtype"), str):
-    cfg["dtype"] = jnp.dtype(cfg["dtype"])
-  return OffApexNet(num_classes=num_classes, **cfg)
+def check_fields(fields: dict) -> None:
+  """MerjaxError for a value OffApexNet does not accept (before any data is read)."""
+  if fields.get("conv_activation", "none") not in ("none", "relu"):
+    raise MerjaxError(f"model.conv_activation: {fields['conv_activation']!r} is not 'none' or 'relu'")

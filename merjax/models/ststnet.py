@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.layers import PatchConv
+from merjax.errors import MerjaxError
+from merjax.models.layers import PatchConv, batch_norm
 
 
 def pool_nonoverlapping(x_BxHxWxC, window: int, padding: int, reduce: str):
@@ -45,6 +45,7 @@ def pool_nonoverlapping(x_BxHxWxC, window: int, padding: int, reduce: str):
 
 
 class STSTNet(nn.Module):
+  """batch["image"] B x H x W x 3 (28 x 28 in the paper) -> {"logits": B x K}."""
   num_classes: int = 3
   stream_widths: tuple[int, ...] = (3, 5, 8)
   dropout: float = 0.5
@@ -61,8 +62,7 @@ class STSTNet(nn.Module):
       conv = nn.Conv(width, (3, 3), padding=2, dtype=self.dtype, name="streams_conv")
     h = conv(x_BxHxWxC)
     h = nn.relu(h)
-    h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                     dtype=self.dtype, name="streams_bn")(h)
+    h = batch_norm(train, dtype=self.dtype, name="streams_bn")(h)
     h = pool_nonoverlapping(h, 3, 1, "max")
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
     h = pool_nonoverlapping(h, 2, 0, "mean")
@@ -71,5 +71,10 @@ class STSTNet(nn.Module):
     return {"logits": logits}
 
 
-def build(model_cfg: dict, num_classes: int) -> STSTNet:
-  return STSTNet(num_classes=num_classes, **model_cfg)
+CONV_IMPLS = ("patches", "xla")
+
+
+def check_fields(fields: dict) -> None:
+  """MerjaxError for a value STSTNet does not accept (before any data is read)."""
+  if fields.get("conv_impl", "patches") not in CONV_IMPLS:
+    raise MerjaxError(f"model.conv_impl: {fields['conv_impl']!r} is not one of {CONV_IMPLS}")

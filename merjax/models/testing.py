@@ -1,4 +1,5 @@
-"""Helpers for model tests: variables without compiling random initialisers."""
+"""Helpers for model tests: building by name, variables without compiling random
+initialisers, unoptimised jit."""
 
 from __future__ import annotations
 
@@ -28,3 +29,9 @@ def materialize(abstract, seed: int = 0):
 def jit_unoptimized(fn, **kw):
   """jax.jit with XLA's CPU backend optimisation off (tests are compile-bound)."""
   return jax.jit(fn, compiler_options={"xla_backend_optimization_level": 0}, **kw)
+
+
+def build(name: str, fields=None, num_classes: int = 3):
+  """`registry.build_model({"name": name, **fields}, num_classes)`: the one build path."""
+  from merjax.models.registry import build_model  # pylint: disable=import-outside-toplevel
+  return build_model({"name": name, **dict(fields or {})}, num_classes)

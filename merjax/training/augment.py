@@ -3,10 +3,46 @@ random translation (the random-crop equivalent at fixed size)."""
 
 from __future__ import annotations
 
-from typing import Mapping
+import difflib
+import numbers
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+
+from merjax.errors import MerjaxError
+
+PREFIX = "train.augment"
+# key -> what it must be.
+KEYS = {
+    "flip": "true/false: horizontal flip with probability 1/2",
+    "rotate_deg": "a max |angle| in degrees (uniform), or a list of angles (0 added)",
+    "translate_px": "a max shift in pixels per axis (uniform; the random-crop equivalent)",
+}
+
+
+def _is_number(v) -> bool:
+  return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+  """Checks a `train.augment` group before any data is read: known keys, values of the
+  right kind. One-line MerjaxError naming the key and the closest known ones
+  (`train.augment.flipp: unknown key; did you mean train.augment.flip?`)."""
+  for key, value in config.items():
+    if key not in KEYS:
+      close = difflib.get_close_matches(key, sorted(KEYS), n=3, cutoff=0.6)
+      hint = (f"did you mean {' or '.join(f'{PREFIX}.{c}' for c in close)}?" if close
+              else f"keys: {', '.join(KEYS)}")
+      raise MerjaxError(f"{PREFIX}.{key}: unknown key; {hint}")
+    if key == "flip" and not isinstance(value, bool):
+      raise MerjaxError(f"{PREFIX}.flip: {value!r} is not true/false")
+    if key == "rotate_deg" and isinstance(value, (list, tuple)):
+      if not all(_is_number(a) for a in value):
+        raise MerjaxError(f"{PREFIX}.rotate_deg: {value!r} is not a list of angles")
+    elif key in ("rotate_deg", "translate_px") and not (
+        isinstance(value, jax.Array) or (_is_number(value) and value >= 0)):
+      raise MerjaxError(f"{PREFIX}.{key}: {value!r} is not a number >= 0")
 
 
 def _affine_sample(x_HxWxC, angle, shift_yx):
@@ -56,7 +92,8 @@ def augment_sample(key, x, config: Mapping):
 
 def augment_batch(key, batch: Mapping[str, jax.Array], config: Mapping, roles):
   """Augments the arrays of `roles` in a batch, the same transform per sample
-  across roles (so apex and flow stay aligned)."""
+  across roles (so apex and flow stay aligned). `config` as `check_config` accepts."""
+  check_config(config)
   if not roles or not any(_enabled(config.get(k, 0)) for k in ("flip", "rotate_deg", "translate_px")):
     return dict(batch)
   b = next(iter(batch.values())).shape[0]

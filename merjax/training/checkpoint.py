@@ -12,12 +12,15 @@ PRNG key arrays are stored as their raw key data and re-wrapped on restore.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+
+from merjax.errors import MerjaxError
 
 
 # The state a finished member needs to predict (merjax.training.trainer.FoldFunctions.predict).
@@ -35,6 +38,19 @@ def _unwrap_keys(tree):
 def _rewrap_keys(restored, like):
   return jax.tree.map(lambda r, l: jax.random.wrap_key_data(r) if _is_key(l) else r,
                       restored, like)
+
+
+@contextlib.contextmanager
+def damaged_checkpoint(path: str):
+  """Turns any failure to read the checkpoint at `path` into a one-line MerjaxError."""
+  try:
+    yield
+  except MerjaxError:
+    raise
+  except Exception as e:  # noqa: BLE001 - Orbax and TensorStore raise many kinds
+    reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+    raise MerjaxError(f"{path}: damaged checkpoint ({reason}); pass --restart to start the "
+                      f"run over") from None
 
 
 class RunCheckpointer:
@@ -70,12 +86,15 @@ class RunCheckpointer:
     step = self._latest.latest_step()
     if step is None:
       return None
-    meta = self._latest.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
-    if meta["group"] != group:
-      return None
-    target = _unwrap_keys(like_state)
-    restored = self._latest.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target)))["state"]
+    path = os.path.join(self.directory, "latest", str(step))
+    with damaged_checkpoint(path):
+      meta = self._latest.restore(step, args=ocp.args.Composite(
+          meta=ocp.args.JsonRestore()))["meta"]
+      if meta["group"] != group:
+        return None
+      target = _unwrap_keys(like_state)
+      restored = self._latest.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(target)))["state"]
     history = [np.asarray(h, np.float32) for h in meta["history"]]
     return meta["epoch"], _rewrap_keys(restored, like_state), history
 
@@ -102,7 +121,8 @@ class RunCheckpointer:
 
   def restore_final(self, group: int) -> tuple[dict, list[int]]:
     """(state as nested dicts of arrays, member indices) of a finished group."""
-    with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
+    with damaged_checkpoint(self._final_path(group)), ocp.Checkpointer(
+        ocp.CompositeCheckpointHandler()) as ckptr:
       out = ckptr.restore(self._final_path(group), args=ocp.args.Composite(
           state=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore()))
     return out["state"], out["meta"]["members"]

@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from merjax.errors import MerjaxError
 from merjax.modalities import rank_pooling_weights
 from merjax.modalities.normalize import normalize_image
 
@@ -24,11 +23,12 @@ Array = jax.Array
 GRAY_RGB = (0.299, 0.587, 0.114)
 
 
-def rank_loss(scores_BxT: Array, c: float = 1.0, first_index: int = 1) -> Array:
-  """Batch mean of sum_k |c * k - S(F_k)|, frames numbered k = first_index, first_index + 1, ...
+def rank_loss(scores_BxT: Array, c: float = 1.0, first_index: int = 0) -> Array:
+  """Batch mean of sum_k |c * k - S(F_k)| over scores B x T, frames numbered
+  k = first_index, first_index + 1, ...
 
-  Default k is 1-based (merjax's choice: the targets are c, 2c, ..., Tc). The paper's Eq. 5 sums
-  k = 0 .. t-1 (first target 0); pass first_index=0 for that literal reading.
+  Default k = 0 .. t-1 as the paper's Eq. 5 (first target 0); first_index=1 gives the
+  targets c, 2c, ..., Tc.
   """
   t = scores_BxT.shape[-1]
   target_T = c * jnp.arange(first_index, first_index + t, dtype=jnp.float32)
@@ -59,7 +59,7 @@ def target_dynamic_image(frames_BxTxHxWxC: Array) -> Array:
 
 def fdp_loss(outputs: Mapping[str, Array], batch: Mapping[str, Array], labels_B: Array,
              lambda_d: float = 100.0, lambda_r: float = 0.1, lambda_m: float = 1.0,
-             c: float = 1.0, first_index: int = 1, frames_key: str = "frames",
+             c: float = 1.0, first_index: int = 0, frames_key: str = "frames",
              target_key: str = "dynamic_image") -> tuple[Array, dict[str, Array]]:
   """Full FDP loss. outputs: `logits` B x K, optional `dynamic_image` B x H x W x 1 and
   `rank_scores` B x T (a term whose output is absent, e.g. an ablation, contributes 0).
@@ -80,13 +80,13 @@ def fdp_loss(outputs: Mapping[str, Array], batch: Mapping[str, Array], labels_B:
   return loss, {"ce": ce, "dic": dic, "rank": rank, "loss": loss}
 
 
-OPTIONS = ("lambda_d", "lambda_r", "lambda_m", "c", "first_index", "frames_key", "target_key")
+# The "fdp" entry of merjax.training.losses: the loss and {option: default}.
+LOSS = fdp_loss
+OPTIONS = {"lambda_d": 100.0, "lambda_r": 0.1, "lambda_m": 1.0, "c": 1.0, "first_index": 0,
+           "frames_key": "frames", "target_key": "dynamic_image"}
 
 
 def make_loss(**options):
-  """The "fdp" entry of merjax.training.losses.LOSSES: fdp_loss with `options` bound."""
-  unknown = sorted(set(options) - set(OPTIONS))
-  if unknown:
-    raise MerjaxError(f"loss fdp: unknown option(s) {', '.join(unknown)}; known: "
-                      f"{', '.join(OPTIONS)}")
-  return lambda outputs, batch, labels_B: fdp_loss(outputs, batch, labels_B, **options)
+  """fdp_loss with `options` bound (MerjaxError on unknown ones): the "fdp" loss."""
+  from merjax.training import losses  # pylint: disable=import-outside-toplevel
+  return losses.make_loss({"name": "fdp", **options})

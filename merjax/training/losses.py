@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
-from typing import Callable, Mapping
+import importlib
+import numbers
+from typing import Any, Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -49,28 +52,71 @@ def dianet(outputs, batch, labels_B, consistency_weight: float = 0.1, eps: float
   return ce + consistency_weight * cons, {"ce": ce, "consistency": cons}
 
 
-# name -> factory(**config) -> loss function. Models with extra loss terms
-# (FDP, DIANet) register theirs here.
-LOSSES: dict[str, Callable[..., Callable]] = {
-    "cross_entropy": lambda: cross_entropy,
-    "focal": lambda gamma=2.0, alpha=1.0: functools.partial(
-        focal, gamma=gamma, alpha=alpha),
-    "dianet": lambda consistency_weight=0.1, eps=1e-8: functools.partial(
-        dianet, consistency_weight=consistency_weight, eps=eps),
-    # FDP: lambda_m CE + lambda_d L_DIC + lambda_r L_rank (merjax/training/fdp_losses.py).
-    "fdp": lambda **options: _fdp_losses().make_loss(**options),
+# name -> (loss function, {option: default}). A loss is called as fn(outputs, batch,
+# labels_B, **options). Models with extra loss terms (FDP, DIANet) register theirs here.
+LOSSES: dict[str, tuple[Callable, Mapping[str, Any]]] = {
+    "cross_entropy": (cross_entropy, {}),
+    "focal": (focal, {"gamma": 2.0, "alpha": 1.0}),
+    "dianet": (dianet, {"consistency_weight": 0.1, "eps": 1e-8}),
 }
+# FDP: lambda_m CE + lambda_d L_DIC + lambda_r L_rank (merjax/training/fdp_losses.py),
+# imported on first use (it reads the modality kernels).
+LAZY_LOSSES = {"fdp": "merjax.training.fdp_losses"}
+PREFIX = "train.loss"
 
 
-def _fdp_losses():
-  from merjax.training import fdp_losses  # pylint: disable=import-outside-toplevel
-  return fdp_losses
+def _entry(name: str) -> tuple[Callable, Mapping[str, Any]]:
+  if name in LOSSES:
+    return LOSSES[name]
+  module = importlib.import_module(LAZY_LOSSES[name])
+  return module.LOSS, module.OPTIONS
 
 
-def make_loss(config: Mapping):
-  """Builds the loss named config["name"] with the remaining keys as options."""
-  options = {k: v for k, v in config.items() if k != "name"}
-  name = config["name"]
-  if name not in LOSSES:
-    raise MerjaxError(f"unknown loss '{name}'; known: {', '.join(sorted(LOSSES))}")
-  return LOSSES[name](**options)
+def names() -> list[str]:
+  """Every registered loss name."""
+  return sorted(set(LOSSES) | set(LAZY_LOSSES))
+
+
+def options(name: str) -> dict[str, Any]:
+  """{option: default} of loss `name`."""
+  return dict(_entry(name)[1])
+
+
+def _is_number(v) -> bool:
+  """A Python / numpy number, or a traced scalar (a member's sweep value)."""
+  return isinstance(v, (numbers.Real, jax.Array)) and not isinstance(v, bool)
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+  """Checks a `train.loss` group before any data is read: a known name, known options,
+  values of the defaults' types (numbers for numbers). One-line MerjaxError naming the key
+  and the closest known ones (`train.loss.gama: unknown key of loss 'focal'; did you mean
+  train.loss.gamma?`)."""
+  name = config.get("name")
+  if name not in names():
+    close = difflib.get_close_matches(str(name), names(), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names())}"
+    raise MerjaxError(f"{PREFIX}.name: unknown loss {name!r}; {hint}")
+  known = options(name)
+  for key, value in config.items():
+    if key == "name":
+      continue
+    if key not in known:
+      close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
+      hint = (f"did you mean {' or '.join(f'{PREFIX}.{c}' for c in close)}?" if close
+              else f"keys: {', '.join(sorted(known)) or 'none'}")
+      raise MerjaxError(f"{PREFIX}.{key}: unknown key of loss '{name}'; {hint}")
+    default = known[key]
+    if _is_number(default) and not _is_number(value):
+      raise MerjaxError(f"{PREFIX}.{key}: {value!r} is not a number")
+    if isinstance(default, str) and not isinstance(value, str):
+      raise MerjaxError(f"{PREFIX}.{key}: {value!r} is not a string")
+
+
+def make_loss(config: Mapping[str, Any]) -> Callable:
+  """The loss named config["name"] with the remaining keys as options (`check_config`):
+  fn(outputs, batch, labels_B) -> (scalar loss, {part: scalar})."""
+  check_config(config)
+  fn, defaults = _entry(config["name"])
+  bound = {**defaults, **{k: v for k, v in config.items() if k != "name"}}
+  return functools.partial(fn, **bound) if bound else fn

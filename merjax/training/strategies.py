@@ -12,8 +12,8 @@ each device maps its own members with the chosen strategy.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-import sys
 import time
 from typing import Callable
 
@@ -24,6 +24,8 @@ import numpy as np
 from merjax.training.trainer import FoldFunctions, MemberTables
 
 STRATEGIES = ("vmap", "sequential", "chunked")
+
+logger = logging.getLogger(__name__)
 
 
 def map_members(fn: Callable, strategy: str, chunk: int = 2) -> Callable:
@@ -130,11 +132,10 @@ def auto_group_size(fns: FoldFunctions, data, tables: MemberTables, strategy: st
 
 
 class Progress:
-  """Prints compile, epoch and group progress with elapsed time and ETA to stderr."""
+  """Logs compile, epoch and group progress with elapsed time and ETA (merjax's logger)."""
 
-  def __init__(self, total_groups: int, epochs: int, stream=sys.stderr,
-               min_interval: float = 2.0):
-    self.total_groups, self.epochs, self.stream = total_groups, epochs, stream
+  def __init__(self, total_groups: int, epochs: int, min_interval: float = 2.0):
+    self.total_groups, self.epochs = total_groups, epochs
     self.min_interval = min_interval
     self.start = time.perf_counter()
     self._last = -math.inf
@@ -142,7 +143,7 @@ class Progress:
     self.group_seconds: list[float] = []
 
   def say(self, text: str):
-    print(f"[{time.perf_counter() - self.start:7.1f}s] {text}", file=self.stream, flush=True)
+    logger.info(f"[{time.perf_counter() - self.start:7.1f}s] {text}")
 
   def epoch(self, group: int, epoch: int, loss: float, group_start: float, force=False):
     now = time.perf_counter()

@@ -8,6 +8,11 @@ so a member's result never depends on which other members run beside it:
   per-epoch shuffle draws the same random numbers whatever the group;
 - a member takes ceil(n_train / B) steps per epoch; groups run the longest
   member's step count and freeze the others past their own.
+
+Inputs staged with every FDP start offset (`offset_roles`: N x T x M x H x W x C,
+merjax/modalities/preprocess.offset_windows) are seen as N x T x H x W x C: a
+training visit draws one of the clip's offsets with the member's key, evaluation
+(inner validation, the oracle, test predictions) and initialisation use offset 0.
 """
 
 from __future__ import annotations
@@ -23,13 +28,32 @@ import optax
 from flax import linen as nn
 
 from merjax.data.protocols import Folds, fold_seed
+from merjax.errors import MerjaxError
 from merjax.training import augment as augment_lib
 from merjax.training import hparams as hparams_lib
 from merjax.training import losses
 
-# Selection rules: "last" epoch (default), "inner_val" (lowest loss on held-out
-# training subjects, with patience), "oracle" (best test accuracy: labelled).
+# Selection rules: "last" epoch (default), "inner_val" (lowest objective on held-out
+# training subjects, with patience), "oracle" (best test accuracy: labelled). Only the
+# word "oracle" reaches the test-accuracy branch; any other value is an error.
 SELECTION_RULES = ("last", "inner_val", "oracle")
+PARAM_DTYPES = ("float32", "bfloat16", "float64")
+
+
+def check_selection(rule) -> str:
+  """`rule` when it is one of SELECTION_RULES; a one-line MerjaxError otherwise."""
+  if rule not in SELECTION_RULES:
+    raise MerjaxError(f"train.selection.rule: {rule!r} is not one of "
+                      f"{', '.join(map(repr, SELECTION_RULES))}")
+  return rule
+
+
+def check_param_dtype(name) -> str:
+  """`name` when it is one of PARAM_DTYPES; a one-line MerjaxError otherwise."""
+  if name not in PARAM_DTYPES:
+    raise MerjaxError(f"train.param_dtype: {name!r} is not one of "
+                      f"{', '.join(map(repr, PARAM_DTYPES))}")
+  return name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +114,7 @@ def member_tables(folds: Folds, seeds, subject_N, *, selection: str = "last",
   moved from its train set to its validation set, chosen by a generator seeded
   from (seed, fold name) alone.
   """
+  check_selection(selection)
   subject_N = np.asarray(subject_N)
   n = len(subject_N)
   combos = list(combos) if combos else [{}]
@@ -98,7 +123,7 @@ def member_tables(folds: Folds, seeds, subject_N, *, selection: str = "last",
     for f, name in enumerate(folds.names):
       train = np.flatnonzero(folds.train_FxN[f])
       val = np.zeros(0, np.int64)
-      if selection == "inner_val":
+      if selection == "inner_val":          # "last" and "oracle" hold out no subject
         rng = np.random.default_rng(fold_seed(seed, "val:" + name))
         candidates = sorted(set(subject_N[train].tolist()))
         chosen = rng.choice(candidates, size=min(val_subjects, len(candidates) - 1),
@@ -149,6 +174,17 @@ class FoldFunctions:
   standardize: bool = False     # per-channel mean/std of the member's train set
   loss_config: Mapping | None = None   # rebuilds the loss with traced options
   max_steps: int = 0            # > 0: each member stops after this many optimizer steps
+  offset_roles: tuple[str, ...] = ()   # inputs staged as N x T x M offset windows
+
+  def __post_init__(self):
+    check_selection(self.selection)
+    check_param_dtype(self.param_dtype)
+    augment_lib.check_config(self.augment)
+
+  @property
+  def _selects(self) -> bool:
+    """Whether the member keeps a selected (best) state besides its last one."""
+    return {"last": False, "inner_val": True, "oracle": True}[self.selection]
 
   def _for_member(self, row) -> "FoldFunctions":
     """These functions with the member's traced hyperparameters (row["hparams"])
@@ -169,7 +205,7 @@ class FoldFunctions:
     """role -> (mean_C, std_C) over the member's training samples (all pixels)."""
     valid_N = (jnp.arange(row["train"].shape[0]) < row["n_train"])
     stats = {}
-    for role, x in data["inputs"].items():
+    for role, x in self._view(data["inputs"]).items():   # offset windows: offset 0
       x_N = x[row["train"]]
       axes = tuple(range(x_N.ndim - 1))
       w = valid_N.reshape((-1,) + (1,) * (x_N.ndim - 1)).astype(x_N.dtype)
@@ -179,9 +215,30 @@ class FoldFunctions:
       stats[role] = (mean, jnp.sqrt(var) + 1e-6)
     return stats
 
-  def _gather(self, data, idx, norm):
-    """The batch {role: X[idx]} (standardised when configured)."""
-    batch = {r: x[idx] for r, x in data["inputs"].items()}
+  def _view(self, batch, key=None):
+    """Offset-window roles (B x T x M x ...) as the model's B x T x ...: with `key`, one
+    of each sample's own offsets uniformly (its finite columns, a prefix); else offset 0."""
+    out = dict(batch)
+    keys = jax.random.split(key, len(self.offset_roles)) if key is not None else None
+    for i, role in enumerate(self.offset_roles):
+      x_BxTxMx___ = batch[role]
+      if x_BxTxMx___.ndim != 6:
+        raise MerjaxError(f"input '{role}': offset windows must be N x T x M x H x W x C, got "
+                          f"{x_BxTxMx___.ndim - 1}-D samples of shape {x_BxTxMx___.shape[1:]}")
+      if keys is None:
+        out[role] = x_BxTxMx___[:, :, 0]
+        continue
+      b, m = x_BxTxMx___.shape[0], x_BxTxMx___.shape[2]
+      first = x_BxTxMx___.reshape(b, x_BxTxMx___.shape[1], m, -1)[:, 0, :, 0]
+      n_valid_B = jnp.maximum(jnp.sum(jnp.isfinite(first), axis=1), 1)
+      o_B = jax.random.randint(keys[i], (b,), 0, n_valid_B)
+      out[role] = jax.vmap(lambda x, o: x[:, o])(x_BxTxMx___, o_B)
+    return out
+
+  def _gather(self, data, idx, norm, key=None):
+    """The batch {role: X[idx]} (offset windows viewed by `_view`, then standardised
+    when configured)."""
+    batch = self._view({r: x[idx] for r, x in data["inputs"].items()}, key)
     if norm:
       batch = {r: (x - norm[r][0]) / norm[r][1] for r, x in batch.items()}
     return batch
@@ -227,7 +284,7 @@ class FoldFunctions:
   def _init(self, data, row):
     key = jax.random.key(row["key_seed"])
     key, k_init, k_drop = jax.random.split(key, 3)
-    sample = {r: x[:1] for r, x in data["inputs"].items()}
+    sample = self._view({r: x[:1] for r, x in data["inputs"].items()})
     variables = self.model.init({"params": k_init, "dropout": k_drop}, sample, train=False)
     params = variables["params"]
     batch_stats = variables.get("batch_stats", {})
@@ -241,7 +298,7 @@ class FoldFunctions:
         "key": key, "alive": jnp.asarray(True), "epoch": jnp.asarray(0, jnp.int32),
         "norm": self._norm_stats(data, row) if self.standardize else {},
     }
-    if self.selection != "last":
+    if self._selects:
       state.update(best_params=params, best_batch_stats=batch_stats,
                    best_score=jnp.asarray(-jnp.inf, jnp.float32),
                    best_epoch=jnp.asarray(0, jnp.int32),
@@ -258,7 +315,7 @@ class FoldFunctions:
     priority_N = jax.random.uniform(k_perm, (n,)) + (jnp.arange(n) >= row["n_train"])
     order_N = jnp.argsort(priority_N)
     running = state["alive"]
-    if self.selection != "last":
+    if self._selects:
       running = running & ~state["stopped"]
 
     def loss_of(params, batch_stats, batch, labels_B, k_drop):
@@ -271,8 +328,12 @@ class FoldFunctions:
     def step(carry, s):
       params, batch_stats, opt_state = carry
       idx_B = row["train"][order_N[(s * b + jnp.arange(b)) % n_train]]
-      batch = self._gather(data, idx_B, state["norm"])
-      k_aug, k_drop = jax.random.split(jax.random.fold_in(k_steps, s))
+      k_step = jax.random.fold_in(k_steps, s)
+      if self.offset_roles:        # a third key, only where offsets are drawn
+        k_aug, k_drop, k_offset = jax.random.split(k_step, 3)
+      else:
+        (k_aug, k_drop), k_offset = jax.random.split(k_step), None
+      batch = self._gather(data, idx_B, state["norm"], k_offset)
       batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles)
       (loss, new_stats), grads = jax.value_and_grad(loss_of, has_aux=True)(
           params, batch_stats, batch, data["y"][idx_B], k_drop)
@@ -297,7 +358,7 @@ class FoldFunctions:
                key=key, alive=state["alive"] & (finite | ~running),
                epoch=state["epoch"] + running.astype(jnp.int32))
     score = jnp.asarray(jnp.nan, jnp.float32)
-    if self.selection != "last":
+    if self._selects:
       score = self._selection_score(params, batch_stats, data, row, state["norm"])
       better = running & (score > new["best_score"])
       new["best_params"] = _where(better, params, state["best_params"])
@@ -311,25 +372,47 @@ class FoldFunctions:
     return new, {"loss": mean_loss.astype(jnp.float32), "score": score,
                  "alive": new["alive"]}
 
+  def _objective_of(self, params, batch_stats, data, idx_P, count, norm):
+    """Mean of the loss function (the model's whole training objective) over the `count`
+    valid samples of idx_P, eval mode (running BN statistics, no dropout, offset 0). The
+    loss is evaluated one sample at a time, so padded samples drop out of the mean exactly
+    (every registered loss is a batch mean of per-sample terms)."""
+    e = self.eval_batch_size
+    p = idx_P.shape[0]
+    chunks = math.ceil(p / e)
+    idx_CxE = jnp.pad(idx_P, (0, chunks * e - p)).reshape(chunks, e)
+    valid_CxE = (jnp.arange(chunks * e) < count).reshape(chunks, e)
+
+    def one(args):
+      idx_E, valid_E = args
+      batch = self._gather(data, idx_E, norm)
+      outputs = self._forward_eval(params, batch_stats, batch)
+      per_sample = jax.vmap(lambda o, x, y: self.loss_fn(
+          jax.tree.map(lambda a: a[None], o), jax.tree.map(lambda a: a[None], x), y[None])[0])
+      loss_E = per_sample(outputs, batch, data["y"][idx_E]).astype(jnp.float32)
+      return jnp.sum(jnp.where(valid_E, loss_E, 0.0))
+
+    total = jnp.sum(jax.lax.map(one, (idx_CxE, valid_CxE)))
+    return (total / jnp.maximum(count, 1)).astype(jnp.float32)
+
   def _selection_score(self, params, batch_stats, data, row, norm):
-    """Higher is better: minus the inner-validation loss, or (oracle) the test accuracy."""
+    """Higher is better. inner_val: minus the training objective (the loss function, all
+    of its terms) on the inner-validation subjects; oracle: the test accuracy."""
     if self.selection == "inner_val":
-      idx, count = row["val"], row["n_val"]
+      return -self._objective_of(params, batch_stats, data, row["val"], row["n_val"], norm)
+    if self.selection == "oracle":
+      idx, count = row["test"], row["n_test"]
       logits = self._logits_of(params, batch_stats, data, idx, norm)
-      ce = optax.softmax_cross_entropy_with_integer_labels(logits, data["y"][idx])
+      hit = jnp.argmax(logits, -1) == data["y"][idx]
       valid = jnp.arange(idx.shape[0]) < count
-      return -(jnp.sum(jnp.where(valid, ce, 0.0)) / jnp.maximum(count, 1))
-    idx, count = row["test"], row["n_test"]
-    logits = self._logits_of(params, batch_stats, data, idx, norm)
-    hit = jnp.argmax(logits, -1) == data["y"][idx]
-    valid = jnp.arange(idx.shape[0]) < count
-    return jnp.sum(hit & valid) / jnp.maximum(count, 1)
+      return (jnp.sum(hit & valid) / jnp.maximum(count, 1)).astype(jnp.float32)
+    raise MerjaxError(f"train.selection.rule: {self.selection!r} keeps no selected state")
 
   def _predict(self, data, state, row):
-    if self.selection == "last":
-      params, batch_stats = state["params"], state["batch_stats"]
-    else:
+    if self._selects:
       params, batch_stats = state["best_params"], state["best_batch_stats"]
+    else:
+      params, batch_stats = state["params"], state["batch_stats"]
     return self._logits_of(params, batch_stats, data, row["test"], state["norm"])
 
 

@@ -69,11 +69,15 @@ def test_options_reach_each_loader(tmp_path):
                                     "samm/006/006_1_3"]
   assert os.sep + "CASME2_RAW_selected" + os.sep in clips[0].frames[0]
   assert os.sep + "SAMM_CROP" + os.sep in clips[3].frames[0]
-  with pytest.raises(MerjaxError, match=r"casme2_samm.load: unknown options \['frames'\]"):
+  with pytest.raises(MerjaxError, match=r"^data.options.frames: unknown key; known: "
+                                        r"casme2_options, casme2_root, samm_options, samm_root$"):
     casme2_samm.load(str(tmp_path), frames="raw")
-  with pytest.raises(MerjaxError, match=r"casme2.load: unknown options \['crop'\]"):
+  with pytest.raises(MerjaxError, match=r"^data.options.casme2_options.crop: unknown key"):
     casme2_samm.load(str(tmp_path), casme2_root=raw, casme2_options={"crop": 1})
-  with pytest.raises(MerjaxError, match="samm_options must be a dict"):
+  with pytest.raises(MerjaxError, match=r"^data.options.casme2_options.frame: unknown key; "
+                                        r"did you mean data.options.casme2_options.frames"):
+    casme2_samm.load(str(tmp_path), casme2_root=raw, casme2_options={"frame": "raw"})
+  with pytest.raises(MerjaxError, match="data.options.samm_options: must be a dict"):
     casme2_samm.load(str(tmp_path), samm_options="raw")
 
 

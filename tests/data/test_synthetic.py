@@ -79,8 +79,11 @@ def test_number_of_classes_and_bad_options():
     syn.make_synthetic(dataclasses.replace(TINY, num_classes=8))
   with pytest.raises(MerjaxError, match="min_frames"):
     syn.make_synthetic(dataclasses.replace(TINY, min_frames=9, max_frames=8))
-  with pytest.raises(MerjaxError, match="unknown option.*colour"):
+  with pytest.raises(MerjaxError, match=r"^data.synthetic.colour: unknown key; known: "):
     syn.load(colour=1)
+  with pytest.raises(MerjaxError, match=r"^data.synthetic.num_subject: unknown key; "
+                                        r"did you mean data.synthetic.num_subjects\?$"):
+    syn.load(None, num_subject=2)
   clips = syn.load(num_subjects=2, clips_per_subject=3, size=32, min_frames=6,
                    max_frames=6, seed=4)
   assert len(clips) == 6 and clips[0].frames.shape == (6, 32, 32, 3)

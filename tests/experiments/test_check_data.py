@@ -70,3 +70,85 @@ def test_json_for_every_dataset(tmp_path, capsys):
     assert result["samples"] == sum(result["classes"].values()) > 0, dataset
     assert result["subjects"] >= 2, dataset
     assert all(p["action"] != "error: not usable" for p in result["problems"]), dataset
+
+
+# --- every NOT usable verdict lists why (#17.12) -------------------------------------------
+
+
+def _problems(capsys, *args):
+  code, out = run(capsys, *args, "--json")
+  return code, json.loads(out)["problems"]
+
+
+def test_a_frame_of_another_size_is_listed(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path))
+  odd = os.path.join(root, "Cropped", "sub02", "EP11_01", "reg_img31.jpg")
+  testing.write_frame(odd, size=10)
+  code, problems = _problems(capsys, "--dataset", "casme2", "--root", root)
+  assert code == 1
+  (p,) = [p for p in problems if p["action"] == "error: not usable"]
+  assert p["where"].startswith("casme2/sub02/EP11_01 (CASME2-coding-20140508.xlsx row 5)")
+  assert p["what"] == (f"frame file {odd} is 10x10, the clip's other frames 8x8 "
+                       f"(1 of 9 frames differ)")
+  assert p["action"] == "error: not usable"
+
+
+def test_header_only_sheet_is_listed(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path), testing.CASME2_ROWS[:2])
+  testing.write_xlsx(os.path.join(root, "CASME2-coding-20140508.xlsx"),
+                     {"Sheet1": [testing.CASME2_HEADER]})
+  code, out = run(capsys, "--dataset", "casme2", "--root", root)
+  assert code == 1 and "NOT usable" in out
+  assert ("CASME2-coding-20140508.xlsx: the sheet has no data rows below its header (row 1) "
+          "-> error: not usable") in out
+  assert "problems: 1\n" in out
+
+
+def test_which_of_two_sheets_was_read_is_listed(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path), name="CASME2-coding-20190701.xlsx")
+  testing.make_casme2(root, testing.CASME2_ROWS[:5], name="CASME2-coding-20140508.xlsx")
+  code, out = run(capsys, "--dataset", "casme2", "--root", root, "--no-read")
+  assert code == 0
+  assert (f"{root}: 2 CASME II annotation files (CASME2-coding-20140508.xlsx, "
+          f"CASME2-coding-20190701.xlsx) -> read CASME2-coding-20140508.xlsx") in out
+
+
+def test_onset_equals_apex_is_noted(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path), testing.CASME2_ROWS + (testing.CASME2_ONSET_IS_APEX,))
+  code, problems = _problems(capsys, "--dataset", "casme2", "--root", root, "--no-read")
+  assert code == 0
+  (p,) = [p for p in problems if "onset == apex" in p["what"]]
+  assert p["where"] == "casme2/sub05/EP09_06f (CASME2-coding-20140508.xlsx row 14)"
+  assert "data.onset_equals_apex=drop" in p["action"]
+
+
+def test_no_sample_or_one_subject_is_listed(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path))
+  code, out = run(capsys, "--dataset", "casme2", "--root", root, "--protocol", "smic_3class",
+                  "--no-read")
+  assert code == 0   # surprise clips are kept by smic_3class
+  one = testing.make_casme2(str(tmp_path / "one"), testing.CASME2_ROWS[:2])
+  code, problems = _problems(capsys, "--dataset", "casme2", "--root", one, "--no-read")
+  assert code == 1
+  assert problems[-1]["what"] == ("only 1 subject with samples under protocol casme2_5class; "
+                                  "LOSO needs 2")
+  code, problems = _problems(capsys, "--dataset", "casme2", "--root", one, "--no-read",
+                             "--protocol", "casme_sq_4class")
+  assert code == 1
+  assert problems[-1]["what"] == ("protocol casme_sq_4class keeps none of the 2 clips "
+                                  "(labels: disgust, happiness)")
+
+
+def test_manifest_and_synthetic(tmp_path, capsys):
+  import cv2
+  import numpy as np
+  for i in range(3):
+    cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((4, 4, 3), 30 * i, np.uint8))
+  path = tmp_path / "m.csv"
+  path.write_text("subject,clip,label,path\ns1,c1,a,0.png\ns2,c2,b,1.png\ns2,c2,b,2.png\n")
+  code, problems = _problems(capsys, "--dataset", "manifest", "--root", str(path))
+  assert code == 1
+  assert problems[0] == {"where": f"{path} row 4", "what": "duplicate clip manifest/s2/c2 "
+                         "(also row 3)", "action": "error: not usable"}
+  code, out = run(capsys, "--dataset", "synthetic", "--root", "-", "--json")
+  assert code == 0 and json.loads(out)["protocol"] == "synthetic"

@@ -11,7 +11,7 @@ from experiments import profile
 from merjax.configs import dfrnet as dfrnet_cfg
 from merjax import config as config_lib
 from merjax import paper_tables
-from merjax.models import summary
+from merjax.models import inputs, summary
 from merjax.models.registry import build_model
 
 TABLES = ("2", "3", "4", "5", "6", "8")
@@ -33,10 +33,10 @@ def test_every_row_builds_and_its_shapes_check(n, name, config, paper):
   assert set(paper) <= set(columns) and all(paper[c] is None or 0 < paper[c] < 1 for c in paper)
   if config is None:                                    # paper-only row
     return
-  # Each staged role has a declared shape; the model sees exactly the staged roles.
+  # Each staged role has a derived shape; the model sees exactly the staged roles.
   roles = config["data"]["inputs"]
-  shapes = config["model"]["input_shapes"]
-  assert set(roles) <= set(shapes)
+  shapes = inputs.input_shapes(config)
+  assert set(roles) == set(shapes)
   batch = {r: jax.ShapeDtypeStruct((2, SIZE, SIZE, shapes[r][-1]), jnp.float32) for r in roles}
   model = build_model(config["model"], 3)
   variables = summary.abstract_variables(model, batch)
@@ -106,13 +106,14 @@ def test_one_row_of_every_table_end_to_end_tiny(n, run_table_row):
 
 def test_profile_tiny_config():
   config = config_lib.apply_overrides(config_lib.load_config("dfrnet"), [
-      "model.input_shapes={\"spatial\": [16, 16, 1], \"temporal\": [16, 16, 3], \"diff\": [16, 16, 1]}",
+      "data.preprocess.size=16", "data.preprocess.grayscale=true",   # spatial, diff grey
       "model.stage_widths=[8, 16, 32, 64]", "model.shallow_width=8", "model.fused_width=8",
       "model.gate_hidden=8", "model.num_stages=2"])
   row = profile.profile_config(config, num_classes=3, runs=3, warmup=1,
                                devices=[jax.devices("cpu")[0]])
   assert {"params", "flops", "latency_ms"} <= set(row)
-  shapes = {r: (1,) + tuple(s) for r, s in config["model"]["input_shapes"].items()}
+  shapes = inputs.batch_shapes(config)
+  assert shapes == {"spatial": (1, 16, 16, 1), "temporal": (1, 16, 16, 3), "diff": (1, 16, 16, 1)}
   assert row["params"] == summary.describe(build_model(config["model"], 3), shapes)["params"]
   assert row["flops"] > 0 and row["latency_ms"] > 0
   assert "| x |" in profile.markdown([{**row, "label": "x", "paper": {}}])

@@ -7,7 +7,7 @@ import pytest
 
 from merjax import config as config_lib
 from merjax import paper_tables
-from merjax.models import summary
+from merjax.models import inputs, summary
 from merjax.models.registry import build_model
 
 TABLES = ("1", "2", "3", "4")
@@ -44,11 +44,13 @@ def test_every_row_builds_and_its_tiny_shapes_check(n, config, tiny_config, pape
   if config is None:                                            # paper-only row
     return
   roles = config["data"]["inputs"]
-  assert set(roles) == set(config["model"]["input_shapes"])    # describe sees the staged roles
+  assert set(inputs.input_shapes(config)) == set(roles)       # describe sees the staged roles
   build_model(config["model"], 5)                              # the full-size config builds
   model = build_model(tiny_config["model"], 3)
   size = tiny_config["data"]["preprocess"]["size"]                # the size --tiny runs at
-  batch = {r: jax.ShapeDtypeStruct((2, size, size, 3), jnp.float32) for r in roles}
+  assert all(s == (size, size, 3) for s in inputs.input_shapes(tiny_config).values())
+  batch = {r: jax.ShapeDtypeStruct((2,) + s, jnp.float32)
+           for r, s in inputs.input_shapes(tiny_config).items()}
   jaxpr, out = jax.make_jaxpr(lambda b: model.init_with_output(
       {"params": jax.random.key(0), "dropout": jax.random.key(1)}, b, train=False)[0],
       return_shape=True)(batch)
@@ -68,7 +70,7 @@ def test_dianet_config_is_the_papers_training():
   assert c["data"]["preprocess"]["size"] == 224 and c["data"]["folds"] == "loso"
   assert c["data"]["protocol"] == "dianet"
   info = summary.describe(build_model({**c["model"], "backbone": "resnet18"}, 5),
-                          {r: (1,) + tuple(s) for r, s in c["model"]["input_shapes"].items()})
+                          inputs.batch_shapes(c))
   assert info["outputs"]["f1"] == info["outputs"]["f2"] == (1, 512)
 
 

@@ -23,6 +23,7 @@ from merjax import config as config_lib
 from merjax import paper_tables
 from merjax.data import testing
 from merjax.errors import MerjaxError
+from merjax.models import inputs
 from merjax.models.registry import build_model
 from merjax.training import losses
 
@@ -60,7 +61,7 @@ def _numpy_loss(logits, labels, di_pred, scores, frames, lambda_d, lambda_r):
   logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
   ce = -logp[np.arange(len(labels)), labels].mean()
   dic = ((di_pred[..., 0] - target) ** 2).mean()
-  rank = np.abs(np.arange(1, scores.shape[1] + 1) - scores).sum(-1).mean()
+  rank = np.abs(np.arange(scores.shape[1]) - scores).sum(-1).mean()     # Eq. 5: k = 0..t-1
   return ce + lambda_d * dic + lambda_r * rank, ce, dic, rank
 
 
@@ -102,7 +103,8 @@ def test_configs_are_the_papers_and_the_releases_training():
   assert paper["train"]["optimizer"] == {"name": "adam", "learning_rate": 1e-4,
                                          "weight_decay": 0.0}
   assert paper["train"]["batch_size"] == 36
-  assert paper["train"]["loss"] == {"name": "fdp", "lambda_d": 100.0, "lambda_r": 0.1}
+  assert paper["train"]["loss"] == {"name": "fdp", "lambda_d": 100.0, "lambda_r": 0.1,
+                                    "first_index": 0}      # Eq. 5: k = 0 .. t-1
   assert paper["train"]["augment"] == {"flip": True, "translate_px": 4}
   assert paper["data"]["preprocess"]["num_frames"] == 8
   release = config_lib.load_config("fdp_release")
@@ -131,8 +133,8 @@ def test_every_table_row_resolves_and_its_tiny_model_traces(n, name, config, tin
   assert config["data"]["protocol"] in fdp_cfg.PROTOCOLS.values()
   assert tiny_config["data"]["dataset"] == "synthetic"
   model = build_model(tiny_config["model"], 3)
-  batch = {"frames": jax.ShapeDtypeStruct((2,) + tuple(tiny_config["model"]["input_shapes"]
-                                                        ["frames"]), jnp.float32)}
+  batch = {"frames": jax.ShapeDtypeStruct(inputs.batch_shapes(tiny_config, 2)["frames"],
+                                          jnp.float32)}
   rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
   variables = jax.eval_shape(lambda b: model.init(rngs, b, train=False), batch)
   out = jax.eval_shape(lambda v, b: model.apply(v, b, train=False), variables, batch)
@@ -156,12 +158,11 @@ def test_quick_is_the_paper_structure_at_a_cpu_size():
   """`--quick` (README): fdp's QUICK overrides keep t = 8, N_L/N_G, the rank and DI terms, and
   the model traces at the staged size; user overrides still win; a config without QUICK is a
   one-line error."""
-  config = loso.resolve_config(loso.parse_args(
-      ["--model", "fdp", "--quick", "train.epochs=1"]))
+  config = config_lib.resolve("fdp", "synthetic", ["train.epochs=1"], quick=True)
   assert config["train"]["epochs"] == 1 and config["train"]["loss"]["lambda_r"] == 0.1
   assert config["data"]["preprocess"]["size"] == 32
   assert config["data"]["preprocess"]["num_frames"] == 8
-  shape = tuple(config["model"]["input_shapes"]["frames"])
+  shape = inputs.input_shapes(config)["frames"]
   assert shape == (8, 32, 32, 3)
   model = build_model(config["model"], 5)
   assert (model.num_local, model.num_global) == (2, 1)
@@ -171,7 +172,7 @@ def test_quick_is_the_paper_structure_at_a_cpu_size():
   out = jax.eval_shape(lambda v, b: model.apply(v, b, train=False), variables, batch)
   assert out["logits"].shape == (2, 5) and out["dynamic_image"].shape == (2, 32, 32, 1)
   with pytest.raises(MerjaxError, match="no QUICK"):
-    loso.resolve_config(loso.parse_args(["--model", "ststnet", "--quick"]))
+    config_lib.resolve("ststnet", "synthetic", quick=True)
 
 
 # One row per table: (row name, its paper numbers as printed, config.json values it sets).
@@ -246,11 +247,11 @@ def test_one_row_of_every_table_end_to_end_tiny(n, tmp_path, capsys, monkeypatch
     assert (metrics["num_predictions"], metrics["num_folds"]) == (9, 3)
 
 
-def test_table14_di_mse_tiny(capsys, monkeypatch, fast_jit):
+def test_table14_di_mse_tiny(capsys, monkeypatch, fast_jit, tmp_path):
   """Table 14's own runner: the constructed DI's MSE beside the paper's (the full FDP row)."""
   module = paper_tables.load_table("fdp", "14")
   monkeypatch.setattr(module, "ROWS", module.ROWS[:1])
-  assert show_fdp.main(["--table", "14", "--tiny"]) == 0
+  assert show_fdp.main(["--table", "14", "--tiny", "--workdir", str(tmp_path)]) == 0
   (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| FDP |")]
   _, _, mse, paper, acc, _ = [c.strip() for c in line.split("|")]
   assert paper == "1.44" and 0.0 < float(mse) < 1000.0 and 0.0 <= float(acc) <= 1.0

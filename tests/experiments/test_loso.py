@@ -92,7 +92,7 @@ def test_bad_input_gives_one_line_error(tmp_path, capsys):
   err = capsys.readouterr().err.strip().splitlines()
   assert err == [f"error: {tmp_path / 'missing.csv'}: manifest not found"]
   assert loso.main(["--model", "nosuchmodel", "--dataset", "synthetic"]) == 2
-  assert "no config 'nosuchmodel'" in capsys.readouterr().err
+  assert "--model nosuchmodel: no config merjax/configs/nosuchmodel.py" in capsys.readouterr().err
 
 
 def test_describe_reports_ststnet(capsys):

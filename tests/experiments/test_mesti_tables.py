@@ -5,7 +5,7 @@ import pytest
 
 from merjax import config as config_lib
 from merjax import paper_tables
-from merjax.models import summary
+from merjax.models import inputs, summary
 from merjax.models.registry import build_model
 
 TABLES = ("1", "2", "3", "4", "5", "6")
@@ -30,11 +30,11 @@ def test_every_row_builds_and_its_shapes_check(n, name, config, paper):
     return
   assert config["data"]["dataset"] == "synthetic" and config["train"]["epochs"] == 1
   roles = config["data"]["inputs"]
-  shapes = config["model"]["input_shapes"]
+  shapes = inputs.input_shapes(config)
   assert set(roles) == set(shapes) == {"image"}
   size = config["data"]["preprocess"]["size"]
-  channels = 1 if config["data"]["preprocess"]["grayscale"] else shapes["image"][-1]
-  info = summary.describe(build_model(config["model"], 3), {"image": (2, size, size, channels)})
+  assert shapes["image"][:2] == (size, size)
+  info = summary.describe(build_model(config["model"], 3), inputs.batch_shapes(config, 2))
   assert info["outputs"]["logits"] == (2, 3)
   if config["model"]["name"] == "meganet":
     assert info["outputs"]["gradient_attention"] == (2, size, size, 1)
@@ -50,18 +50,16 @@ def test_configs_are_the_papers_training():
     assert t["augment"] == {"flip": True, "rotate_deg": [-10.0, -5.0, 5.0, 10.0]}
     assert c["data"]["inputs"] == {"image": "mesti"}
     assert c["data"]["preprocess"]["size"] == 224 and c["data"]["preprocess"]["equalize"]
-    assert c["model"]["input_shapes"]["image"][:2] == (224, 224)
+    assert inputs.input_shapes(c)["image"] == (224, 224, 1 if name == "micro_attention" else 3)
   micro = config_lib.load_config("micro_attention")
   assert micro["data"]["preprocess"]["grayscale"] and micro["model"]["stem_conv_bias"]
-  assert micro["model"]["input_shapes"]["image"] == (224, 224, 1)
 
 
 def test_full_size_parameter_counts():
   """The paper-size networks (abstract: no memory, no FLOPs)."""
   def params(name, k, *extra):
     c = config_lib.apply_overrides(config_lib.load_config(name), list(extra))
-    shape = (1,) + tuple(c["model"]["input_shapes"]["image"])
-    return summary.describe(build_model(c["model"], k), {"image": shape})["params"]
+    return summary.describe(build_model(c["model"], k), inputs.batch_shapes(c))["params"]
   assert params("meganet", 3) == 1_341_586
   assert params("micro_attention", 5) == 5_945_799
 
@@ -69,6 +67,11 @@ def test_full_size_parameter_counts():
 def test_table_layouts():
   t1 = paper_tables.load_table("mesti", "1")
   assert len(t1.ROWS) == 21
+  # The channels Table I lists per modality are the ones merjax derives (2 for TV-L1 u, v).
+  base = config_lib.load_config("vgg19")
+  for _, modality, channels in t1.MODALITIES:
+    base["data"]["inputs"] = {"image": modality}
+    assert inputs.input_shapes(base)["image"] == (224, 224, channels), modality
   provisional = [r[0] for r in t1.ROWS if "PROVISIONAL" in r[0]]
   assert len(provisional) == 6 and all("provisional" in " ".join(r[1]) for r in t1.ROWS
                                        if r[0] in provisional)

@@ -24,10 +24,10 @@ LAUNCH = ("import sys, jax; jax.config.update('jax_threefry_partitionable', Fals
           "from experiments import loso; sys.exit(loso.main(sys.argv[1:]))")
 
 
-def _loso(workdir, cache):
+def _loso(workdir, cache, *extra):
   env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=cache,
              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
-  return subprocess.Popen([sys.executable, "-c", LAUNCH, "--workdir", workdir] + ARGS,
+  return subprocess.Popen([sys.executable, "-c", LAUNCH, "--workdir", workdir, *extra] + ARGS,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -53,7 +53,10 @@ def runs(tmp_path_factory):
   proc.communicate()
   progress = json.load(open(os.path.join(killed, "progress.json")))
   assert progress["programs"]["0"]["groups_done"] == [0]       # killed inside group 2
-  proc = _loso(killed, cache)
+  proc = _loso(killed, cache)            # SIGKILL left its lock: reported, broken by --force
+  out, err = proc.communicate(timeout=600)
+  assert proc.returncode == 2 and "stale lock" in err and "--force" in err, err[-2000:]
+  proc = _loso(killed, cache, "--force")
   out, err = proc.communicate(timeout=600)
   assert proc.returncode == 0, err[-2000:]
   return whole, killed, err

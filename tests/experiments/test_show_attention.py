@@ -11,7 +11,7 @@ from merjax.configs import meganet
 def test_attention_from_a_saved_fold_model(tmp_path):
   run = str(tmp_path / "run")
   tiny = meganet.TINY["*"] + meganet.TINY["meganet"] + [
-      "model.input_shapes={\"image\": [32, 32, 3]}", "data.cache_dir=", "data.standardize=true"]
+      "data.cache_dir=", "data.standardize=true"]
   assert loso.main(["--model", "meganet", "--workdir", run] + tiny) == 0
   out = str(tmp_path / "pictures")
   assert show_attention.main(["--workdir", run, "--fold", "synthetic/s02", "--out", out,

@@ -133,3 +133,126 @@ def test_output_size_resizes_every_modality_image():
   # INTER_AREA by 2 = the mean of each 2 x 2 block.
   np.testing.assert_allclose(out["image"][0], full[0].reshape(16, 2, 16, 2, 3).mean((1, 3)),
                              atol=1e-5)
+
+
+# --- what each modality needs (#17.4) ------------------------------------------------------
+
+MOTION = ("onset_apex_diff", "flow_onset_apex", "flow_strain", "flow_strain_dfrnet", "mesti",
+          "di_onset")
+
+
+def _clip(n, onset, apex, offset, clip_id="c0", source="sheet.xlsx row 9"):
+  frames = np.random.default_rng(1).integers(0, 256, (n, 8, 8, 3), dtype=np.uint8)
+  return Clip("toy", "s9", clip_id, "a", frames, onset, apex, offset, source=source)
+
+
+@pytest.mark.parametrize("name", MOTION)
+def test_onset_equals_apex_is_an_error_naming_clip_and_modality(name):
+  clips = make_clips() + [_clip(7, 2, 2, 5)]
+  with pytest.raises(MerjaxError) as e:
+    stage.stage_inputs(clips, {"image": name}, {})
+  msg = str(e.value)
+  assert "\n" not in msg
+  assert msg.startswith("sheet.xlsx row 9 (toy/s9/c0): modality "
+                        f"'{name}' (data.modality) needs an apex after the onset")
+  assert "data.onset_equals_apex=drop" in msg
+
+
+@pytest.mark.parametrize("name,clip", [
+    ("apex_offset_diff", _clip(7, 1, 5, 5)), ("flow_apex_offset", _clip(7, 1, 5, 5)),
+    ("di_offset", _clip(7, 1, 5, 5)), ("dynamic_image", _clip(7, 3, 3, 3)),
+    ("dynamic_image_linear", _clip(7, 3, 3, 3)), ("active_image_provisional", _clip(7, 3, 3, 3)),
+    ("affective_motion_provisional", _clip(7, 2, 2, 3))])
+def test_other_motion_needs(name, clip):
+  with pytest.raises(MerjaxError, match=rf"^sheet.xlsx row 9 \(toy/s9/c0\): modality '{name}' "
+                                        r"\(data.modality\) needs (an apex before the offset|"
+                                        r"at least \d frames)"):
+    stage.stage_inputs(make_clips() + [clip], {"image": name}, {})
+
+
+def test_still_modalities_take_one_frame_clips():
+  clips = [_clip(1, 0, 0, 0, f"c{i}") for i in range(2)]
+  for name in ("apex", "onset", "frames", "image"):
+    out = stage.stage_inputs(clips, {"x": name}, {})["x"]
+    assert out.shape[0] == 2 and out.max() > 0, name
+
+
+def test_middle_apex_and_resampling_count_too():
+  # 2-frame segment, apex_method=middle -> apex (2 - 1) // 2 = 0 = the onset.
+  clips = make_clips() + [_clip(6, 1, 2, 2)]
+  with pytest.raises(MerjaxError, match=r"needs an apex after the onset, its onset..offset "
+                                        r"segment has 2 frames, apex at frame 0 \(middle\)"):
+    stage.stage_inputs(clips, {"image": "onset_apex_diff"}, {"apex_method": "middle"})
+  # Annotated apex 1 frame after the onset of 30; 3 resampled frames [0, 14, 29] -> apex 0.
+  long = _clip(32, 1, 2, 30)
+  with pytest.raises(MerjaxError, match="segment has 3 frames, apex at frame 0"):
+    stage.stage_inputs([long], {"image": "onset_apex_diff"}, {"num_frames": 3})
+
+
+def test_manifest_row_points_at_the_image_modality(tmp_path):
+  import cv2
+  from merjax.data import manifest
+  for i in range(2):
+    cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((8, 8, 3), 40 * i + 10, np.uint8))
+  (tmp_path / "m.csv").write_text("subject,clip,label,path\ns1,c1,a,0.png\ns2,c2,b,1.png\n")
+  clips = manifest.load(str(tmp_path / "m.csv"))
+  with pytest.raises(MerjaxError) as e:
+    stage.stage_inputs(clips, {"image": "onset_apex_diff"}, {})
+  msg = str(e.value)
+  assert msg.startswith(f"{tmp_path / 'm.csv'} row 2 (manifest/s1/c1): modality "
+                        "'onset_apex_diff' (data.modality) needs at least 2 frames")
+  assert msg.endswith("use data.modality=image (and 1 more of 2 clips)")
+  with pytest.raises(MerjaxError, match=r"use data.inputs.flow=image"):
+    stage.stage_inputs(clips, {"flow": "flow_strain"}, {})
+  assert stage.stage_inputs(clips, {"image": "image"}, {})["image"].shape == (2, 8, 8, 3)
+
+
+def test_drop_policy_leaves_out_and_logs_which():
+  clips = make_clips() + [_clip(7, 2, 2, 5, "bad1"), _clip(7, 1, 1, 4, "bad2")]
+  logged = []
+  keep = stage.screen_clips(clips, {"image": "onset_apex_diff"}, {}, "drop", logged.append)
+  assert keep == [0, 1, 2]
+  assert logged == ["data.onset_equals_apex=drop: left out 2 of 5 clips that onset_apex_diff "
+                    "cannot use: toy/s9/bad1, toy/s9/bad2"]
+  out = stage.stage_inputs([clips[i] for i in keep], {"image": "onset_apex_diff"}, {})
+  assert out["image"].shape[0] == 3
+  # Still modalities keep every clip; "error" raises; an unknown policy names the key.
+  assert stage.screen_clips(clips, {"image": "apex"}, {}, "error") == list(range(5))
+  with pytest.raises(MerjaxError, match=r"toy/s9/bad1\): .* \(and 1 more of 5 clips\)$"):
+    stage.screen_clips(clips, {"image": "onset_apex_diff"}, {}, "error")
+  with pytest.raises(MerjaxError,
+                     match="^data.onset_equals_apex: 'skip' is not one of error, drop"):
+    stage.screen_clips(clips, {"image": "apex"}, {}, "skip")
+  with pytest.raises(MerjaxError, match="every other one of the 2 clips: drop would leave none"):
+    stage.screen_clips(clips[3:], {"image": "onset_apex_diff"}, {}, "drop")
+
+
+def test_spotted_apex_at_the_onset_is_an_error(monkeypatch):
+  monkeypatch.setattr(stage, "_spot_fn", lambda T: lambda f, L: 0)
+  clips = make_clips(apex_none=True)
+  with pytest.raises(MerjaxError, match=r"toy/s0/c0: modality 'onset_apex_diff' needs an apex "
+                                        r"after the onset, but the apex spotted by "
+                                        r"apex_method=dc_rois is frame 0"):
+    stage.stage_inputs(clips, {"image": "onset_apex_diff"}, {"apex_method": "dc_rois"})
+
+
+def test_every_registered_modality_declares_its_needs():
+  motion = {n for n, m in registry.MODALITIES.items() if m.needs.any}
+  assert motion == set(registry.MODALITIES) - {"apex", "onset", "frames", "image"}
+
+
+# --- a damaged cache file (#17.12) ---------------------------------------------------------
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncate"])
+def test_damaged_cache_file_is_logged_deleted_and_recomputed(tmp_path, capsys, damage):
+  clips = make_clips()
+  first = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  (path,) = tmp_path.glob("apex-*.npz")
+  data = path.read_bytes()
+  path.write_bytes(data[:len(data) // 2] if damage == "truncate" else damage)
+  capsys.readouterr()
+  again = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  np.testing.assert_array_equal(first, again)
+  err = capsys.readouterr().err
+  assert f"[stage] {path}: damaged cache file (" in err and "deleted, recomputing" in err
+  assert path.read_bytes() != damage and len(path.read_bytes()) > 100   # rewritten whole

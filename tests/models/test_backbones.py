@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from merjax.errors import MerjaxError
-from merjax.models.backbones import BUILDERS, common, convnext, efficientnet, mobilevit, resnet, vgg
+from merjax.models import backbones
+from merjax.models.backbones import common, convnext, efficientnet, mobilevit, resnet, vgg
+from merjax.models.registry import build_model
 from merjax.models.summary import count_params
 
 RNGS = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
@@ -64,7 +66,7 @@ FEATURES = {"vgg19": 4096, "resnet18": 512, "resnet50": 2048, "efficientnet_b0":
 
 @pytest.mark.parametrize("name,expected,size", EXPECTED)
 def test_full_model_param_count_and_shapes(name, expected, size):
-  variables, out, updates = abstract_run(BUILDERS[name]({}, 1000), (2, size, size, 3))
+  variables, out, updates = abstract_run(build_model({"name": name}, 1000), (2, size, size, 3))
   assert count_params(variables["params"]) == expected
   chex.assert_shape(out["logits"], (2, 1000))
   chex.assert_shape(out["features"], (2, FEATURES[name]))
@@ -82,14 +84,14 @@ def test_small_inputs_and_feature_maps():
   """Full nets accept 32 x 32 (VGG repeats its 1 x 1 map to 7 x 7; MobileViT interpolates
   1 x 1 maps to one 2 x 2 patch)."""
   for name in ("vgg19", "mobilevit_s"):
-    model = BUILDERS[name]({"return_feature_map": True}, 3)
+    model = build_model({"name": name, "return_feature_map": True}, 3)
     _, out, _ = abstract_run(model, (2, 32, 32, 3))
     chex.assert_shape(out["logits"], (2, 3))
     assert out["feature_map"].shape[:3] == (2, 1, 1), name
 
 
 def test_bfloat16_compute_keeps_float32_params():
-  model = resnet.build_resnet18({"dtype": "bfloat16", "return_feature_map": True}, 3)
+  model = build_model({"name": "resnet18", "dtype": "bfloat16", "return_feature_map": True}, 3)
   variables, out, _ = abstract_run(model, (2, 32, 32, 3))
   assert {x.dtype for x in jax.tree.leaves(variables["params"])} == {jnp.dtype(jnp.float32)}
   assert out["feature_map"].dtype == jnp.bfloat16
@@ -97,8 +99,28 @@ def test_bfloat16_compute_keeps_float32_params():
 
 
 def test_unknown_config_key_is_an_error():
-  with pytest.raises(MerjaxError, match="unknown model config keys"):
-    BUILDERS["resnet50"]({"depth": 50}, 3)
+  with pytest.raises(MerjaxError, match=r"^model.depth: unknown field of model 'resnet50'; "
+                                        r"did you mean model.depths\?|fields: "):
+    build_model({"name": "resnet50", "depth": 50}, 3)
+  with pytest.raises(MerjaxError, match=r"^model.stage_size: unknown field of model 'resnet50'; "
+                                        r"did you mean model.stage_sizes\?$"):
+    build_model({"name": "resnet50", "stage_size": [1, 1, 1, 1]}, 3)
+
+
+def test_every_backbone_is_a_registered_model_with_its_fields():
+  """One table: `--model <backbone>` and DIANet read the same entries."""
+  from merjax.models import registry  # pylint: disable=import-outside-toplevel
+  assert set(backbones.BACKBONES) <= set(registry.MODELS)
+  for name in backbones.BACKBONES:
+    fields = registry.model_fields(name)
+    assert {"dropout", "drop_path" if name in ("convnext_tiny", "efficientnet_b0",
+                                                "efficientnetv2_s", "mobilevit_s")
+            else "dtype", "return_feature_map"} <= fields, name
+  # VGG's `dropout` is the trunk's fc6/fc7 dropout (torchvision's); the others' the head's.
+  vgg_model = build_model({"name": "vgg19", "dropout": 0.3}, 3)
+  assert vgg_model.backbone.dropout == 0.3 and vgg_model.dropout == 0.0
+  eff = build_model({"name": "efficientnet_b0"}, 3)
+  assert eff.dropout == 0.2 and eff.backbone.drop_path == 0.2
 
 
 def test_adaptive_pool_matches_torch_bins():
@@ -119,7 +141,7 @@ TINY = {
     "convnext": (lambda: convnext.ConvNeXt(depths=(1, 2), dims=(8, 16)), 32),
     "mobilevit": (lambda: mobilevit.MobileViT(
         stages=((8, 1, 1, None, 0), (16, 2, 1, 24, 1)), stem_channels=8, num_features=32,
-        stochastic_depth=0.1), 36),  # 36 -> 18 -> 9: odd map, patch interpolation path
+        drop_path=0.1), 36),  # 36 -> 18 -> 9: odd map, patch interpolation path
 }
 
 
@@ -151,7 +173,7 @@ def forward_train_and_eval(model, variables, batch):
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_tiny_forward_train_and_eval(name):
   make_trunk, size = TINY[name]
-  model = common.Classifier(backbone=make_trunk(), num_classes=3, dropout_rate=0.2,
+  model = common.Classifier(backbone=make_trunk(), num_classes=3, dropout=0.2,
                             return_feature_map=True)
   batch = {"image": jax.random.normal(jax.random.key(3), (2, size, size, 3))}
   variables = quick_variables(model, batch)

@@ -9,6 +9,7 @@ import pytest
 from merjax.models import dfrnet
 from merjax.models.summary import count_params, describe
 from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
+from merjax.models.testing import build
 
 ROLE_CHANNELS = {"spatial": 3, "temporal": 3, "diff": 3}
 
@@ -26,7 +27,7 @@ def _init_shapes(model, shapes):
 
 
 def _n_params(cfg, size=32):
-  return count_params(_init_shapes(dfrnet.build(cfg, 3), _batch_shapes(size))[1]["params"])
+  return count_params(_init_shapes(build("dfrnet", cfg, 3), _batch_shapes(size))[1]["params"])
 
 
 
@@ -46,7 +47,7 @@ def test_attention_adds_exactly_22092_params():
   #   shallow convs 3 x (3x3x3x64 + 64 = 1,792) = 5,376; fuse1 3x3x128x64 + 64 = 73,792; fuse2 36,928;
   #   gate1 1x1x128x64 + 64 = 8,256; gate2 4,160; stem 7x7x64x64 + BN 128 = 200,832;
   #   ResNet-18 layers 1-3 = 2,773,248; fc 256x3 + 3 = 771.
-  assert describe(dfrnet.build({}, 3), _batch_shapes(224))["params"] == both
+  assert describe(build("dfrnet", {}, 3), _batch_shapes(224))["params"] == both
   assert none == 5_376 + 73_792 + 36_928 + 8_256 + 4_160 + 200_832 + 2_773_248 + 771 == 3_103_363
 
 
@@ -58,7 +59,7 @@ def test_stage_structure_equals_resnet18():
   #   layer4: 1,179,648 + 1,024 + 2,359,296 + 1,024 + 131,072 + 1,024 + 2 x (2,359,296 + 1,024) = 8,393,728
   # (sum 11,166,976 = ResNet-18's 11,689,512 - stem 9,536 - fc 513,000)
   resnet18 = [147_968, 525_568, 2_099_712, 8_393_728]
-  model = dfrnet.build({"attention": "none", "num_stages": 4}, 3)
+  model = build("dfrnet", {"attention": "none", "num_stages": 4}, 3)
   shapes = _batch_shapes(64)
   _, variables = _init_shapes(model, shapes)
   params = variables["params"]
@@ -112,7 +113,7 @@ def test_spatial_attention_matches_numpy():
 def test_forward_train_and_eval():
   # Two stages of one block keep the compile short and still run fusion, gate, stem, CA, SA and a
   # stride-2 projection shortcut for real; the full structure is checked abstractly above.
-  model = dfrnet.build({"name": "dfrnet", "num_stages": 2, "blocks_per_stage": 1}, 3)
+  model = build("dfrnet", {"name": "dfrnet", "num_stages": 2, "blocks_per_stage": 1}, 3)
   rng = np.random.default_rng(0)
   batch = {r: jnp.asarray(rng.normal(size=(2, 32, 32, 3)), jnp.float32) for r in ("spatial", "temporal", "diff")}
   variables = _materialize(_init_shapes(model, {k: v.shape for k, v in batch.items()})[1])
@@ -134,7 +135,7 @@ def test_forward_train_and_eval():
     {"gate_activation": "relu", "stem": False, "ca_variant": "cbam", "dtype": "bfloat16"},
 ])
 def test_switch_output_shapes(cfg):
-  model = dfrnet.build(cfg, 5)
+  model = build("dfrnet", cfg, 5)
   shapes = _batch_shapes(32, cfg.get("features", "T+S+D"))
   out, variables = _init_shapes(model, shapes)
   assert out["logits"].shape == (2, 5) and out["logits"].dtype == jnp.float32

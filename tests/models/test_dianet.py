@@ -13,6 +13,7 @@ from merjax.models import dianet
 from merjax.models.summary import count_params
 from merjax.training import losses
 from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
+from merjax.models.testing import build
 
 TWO = ("di_onset", "di_offset")
 TINY = {"backbone": "resnet18", "backbone_options": TINY_BACKBONES, "feature_dim": 16,
@@ -32,7 +33,7 @@ def _init_shapes(model, size, roles=TWO, b=2):
 
 @pytest.mark.parametrize("backbone", ["efficientnetv2_s", "resnet18", "convnext_tiny", "mobilevit_s"])
 def test_full_size_shapes_every_backbone(backbone):
-  out, _ = _init_shapes(dianet.build({"backbone": backbone}, 5), 224)
+  out, _ = _init_shapes(build("dianet", {"backbone": backbone}, 5), 224)
   chex.assert_shape(out["logits"], (2, 5))
   chex.assert_shape([out["f1"], out["f2"]], (2, 512))
   assert out["logits"].dtype == jnp.float32
@@ -42,8 +43,8 @@ def test_shared_has_exactly_one_trunk_and_projection_fewer_params():
   # ResNet18 trunk 11,689,512 - fc 513,000 = 11,176,512; projection 512 x 512 + 512 = 262,656.
   # Shared total: trunk + proj + Q/K/V x 2 streams (6 x 262,656) + fuse_proj 1024 x 512 + 512
   # + fc1 512 x 256 + 256 + fc2 256 x 5 + 5 = 13,672,517.
-  shared = _init_shapes(dianet.build({"backbone": "resnet18"}, 5), 64)[1]["params"]
-  separate = _init_shapes(dianet.build({"backbone": "resnet18", "shared_backbone": False}, 5),
+  shared = _init_shapes(build("dianet", {"backbone": "resnet18"}, 5), 64)[1]["params"]
+  separate = _init_shapes(build("dianet", {"backbone": "resnet18", "shared_backbone": False}, 5),
                           64)[1]["params"]
   assert count_params(shared) == 13_672_517
   assert count_params(shared["backbone"]) == 11_176_512
@@ -54,7 +55,7 @@ def test_shared_has_exactly_one_trunk_and_projection_fewer_params():
 @pytest.mark.parametrize("fusion", dianet.FUSIONS)
 @pytest.mark.parametrize("shared", [True, False])
 def test_fusion_and_sharing_shapes(fusion, shared):
-  out, variables = _init_shapes(dianet.build({**TINY, "fusion": fusion, "shared_backbone": shared}, 3), 32)
+  out, variables = _init_shapes(build("dianet", {**TINY, "fusion": fusion, "shared_backbone": shared}, 3), 32)
   chex.assert_shape(out["logits"], (2, 3))
   chex.assert_shape([out["f1"], out["f2"]], (2, 16))
   d = 16 * 16 + 16
@@ -66,27 +67,32 @@ def test_fusion_and_sharing_shapes(fusion, shared):
                                    {"stack_streams": True}, {"num_heads": 4, "cross_residual": True},
                                    {"fusion_activation": "relu", "dtype": "bfloat16"}])
 def test_options_shapes(extra):
-  out, variables = _init_shapes(dianet.build({**TINY, **extra}, 3), 32)
+  out, variables = _init_shapes(build("dianet", {**TINY, **extra}, 3), 32)
   chex.assert_shape(out["logits"], (2, 3))
   if extra.get("shared_qkv"):
     assert {"q", "k", "v"} <= set(variables["params"]) and "q1" not in variables["params"]
 
 
 def test_one_stream_reads_image():
-  out, _ = _init_shapes(dianet.build({**TINY, "streams": 1}, 3), 32, roles=("image",))
+  out, _ = _init_shapes(build("dianet", {**TINY, "streams": 1}, 3), 32, roles=("image",))
   chex.assert_shape(out["logits"], (2, 3))
   assert "f2" not in out
 
 
 def test_bad_configs_raise():
-  with pytest.raises(MerjaxError, match="unknown model config"):
-    dianet.build({"fusoin": "cross"}, 3)
-  with pytest.raises(MerjaxError, match="unknown resnet18 options"):
-    dianet.build({"backbone": "resnet18", "backbone_options": {"resnet18": {"width": 8}}}, 3)
-  with pytest.raises(MerjaxError, match="fusion"):
-    dianet.build({"fusion": "sum"}, 3)
-  with pytest.raises(MerjaxError, match="backbone"):
-    dianet.build({"backbone": "vgg19"}, 3)
+  with pytest.raises(MerjaxError, match=r"^model.fusoin: unknown field of model 'dianet'; "
+                                        r"did you mean model.fusion( or .*)?\?$"):
+    build("dianet", {"fusoin": "cross"}, 3)
+  with pytest.raises(MerjaxError, match=r"^model.backbone_options.resnet18.width: unknown field "
+                                        r"of backbone 'resnet18'; did you mean .*widths\?$"):
+    build("dianet", {"backbone": "resnet18", "backbone_options": {"resnet18": {"width": 8}}}, 3)
+  with pytest.raises(MerjaxError, match="^model.fusion: 'sum' is not one of"):
+    build("dianet", {"fusion": "sum"}, 3)
+  with pytest.raises(MerjaxError, match="^model.backbone: 'vgg19' has features wider"):
+    build("dianet", {"backbone": "vgg19"}, 3)
+  with pytest.raises(MerjaxError, match="^model.backbone: unknown backbone 'resnet19'; did you "
+                                        "mean resnet18"):
+    build("dianet", {"backbone": "resnet19"}, 3)
 
 
 def test_attend_matches_numpy():
@@ -123,7 +129,7 @@ def test_tiny_forward_train_eval_and_literal_degeneracy():
   batch = {r: jnp.asarray(rng.normal(size=(2, 64, 64, 3)), jnp.float32) for r in TWO}
   results = {}
   for fusion in ("cross", "cross_literal"):
-    model = dianet.build({**TINY, "fusion": fusion}, 3)
+    model = build("dianet", {**TINY, "fusion": fusion}, 3)
     variables = _materialize(_init_shapes(model, 64)[1])
     apply = _jit(model.apply, static_argnames="train")
     out = apply(variables, batch, train=False)

@@ -17,6 +17,7 @@ from merjax.evaluation.significance import ranksums
 from merjax.models import fdp, fdp_release
 from merjax.models.summary import count_params
 from merjax.training.fdp_losses import dic_loss, fdp_loss, rank_loss
+from merjax.models.testing import build
 
 RNGS = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
 
@@ -46,7 +47,7 @@ def _shapes(tree):
 
 @pytest.fixture(scope="module")
 def release_abstract():
-  model = fdp_release.build({}, 5)
+  model = build("fdp_release", {}, 5)
   batch = {"frames": _sds(1, 8, 64, 64, 1)}
   return _abstract_init_with_output(model, batch, train=False)
 
@@ -150,14 +151,14 @@ def test_temporal_pooling_mer_head_and_decoder_shapes():
 
 
 def test_default_model_outputs():
-  model = fdp.build({}, 5)
+  model = build("fdp", {}, 5)
   batch = {"frames": _sds(2, 8, 64, 64, 1)}
   out, v = _abstract_init_with_output(model, batch, train=False)
   assert _shapes(out) == {"logits": (2, 5), "dynamic_image": (2, 64, 64, 1),
                           "rank_scores": (2, 8)}
   assert v["params"]["rank_scorer"]["kernel"].shape == (4096, 1)
   assert "bias" not in v["params"]["rank_scorer"]
-  ablated = fdp.build({"use_dic": False, "use_rank": False}, 5)
+  ablated = build("fdp", {"use_dic": False, "use_rank": False}, 5)
   out, v = _abstract_init_with_output(ablated, {"frames": _sds(1, 2, 32, 32, 1)}, train=False)
   assert set(v["params"]) == {"encoder", "temporal_pooling", "mer"}
   assert _shapes(out) == {"logits": (1, 5)}
@@ -175,7 +176,7 @@ def _fill(shapes, seed=0):
 
 
 def test_tiny_forward_train_vs_eval():
-  model = fdp.build(dict(stem_widths=(8,), stem_strides=(2,), widths=(8, 8), strides=(1, 2),
+  model = build("fdp", dict(stem_widths=(8,), stem_strides=(2,), widths=(8, 8), strides=(1, 2),
                          num_local=1, feature_dim=256, dic_widths=(4, 8), mer_hidden=8,
                          temporal_channels=2, mer_dropout=0.5), 3)
   frames = jnp.asarray(np.random.RandomState(1).rand(2, 4, 16, 16, 1), jnp.float32)
@@ -206,12 +207,13 @@ def test_tiny_forward_train_vs_eval():
 
 def test_rank_loss_hand_computed():
   s = jnp.array([[0.5, 2.0, 2.0], [1.0, 2.0, 3.0]])
-  # k = 1, 2, 3: rows |1-.5|+|2-2|+|3-2| = 1.5 and 0 -> mean 0.75.
-  np.testing.assert_allclose(rank_loss(s), 0.75, rtol=1e-6)
-  # c = 2 -> targets 2, 4, 6: rows 1.5+2+4 = 7.5 and 1+2+3 = 6 -> 6.75.
-  np.testing.assert_allclose(rank_loss(s, c=2.0), 6.75, rtol=1e-6)
-  # Paper's literal 0-based k: targets 0, 1, 2: rows 0.5+1+0 = 1.5 and 1+1+1 = 3 -> 2.25.
-  np.testing.assert_allclose(rank_loss(s, first_index=0), 2.25, rtol=1e-6)
+  # Default = the paper's Eq. 5, k = 0 .. t-1: targets 0, 1, 2: rows 0.5+1+0 = 1.5 and
+  # 1+1+1 = 3 -> 2.25 (before the fix the default was 1-based and gave 0.75).
+  np.testing.assert_allclose(rank_loss(s), 2.25, rtol=1e-6)
+  # c = 2 -> targets 0, 2, 4: rows 0.5+0+2 = 2.5 and 1+0+1 = 2 -> 2.25.
+  np.testing.assert_allclose(rank_loss(s, c=2.0), 2.25, rtol=1e-6)
+  # 1-based k = 1, 2, 3: rows |1-.5|+|2-2|+|3-2| = 1.5 and 0 -> mean 0.75.
+  np.testing.assert_allclose(rank_loss(s, first_index=1), 0.75, rtol=1e-6)
 
 
 def test_dic_loss_hand_computed():
@@ -233,11 +235,11 @@ def test_fdp_loss_hand_computed():
   loss, aux = fdp_loss(outputs, batch, labels)
   np.testing.assert_allclose(aux["ce"], ce, rtol=1e-6)
   np.testing.assert_allclose(aux["dic"], dic, rtol=1e-6)
-  np.testing.assert_allclose(aux["rank"], 0.75, rtol=1e-6)
-  np.testing.assert_allclose(loss, ce + 100 * dic + 0.1 * 0.75, rtol=1e-6)
+  np.testing.assert_allclose(aux["rank"], 2.25, rtol=1e-6)        # k = 0, 1, 2 (Eq. 5)
+  np.testing.assert_allclose(loss, ce + 100 * dic + 0.1 * 2.25, rtol=1e-6)
   np.testing.assert_allclose(aux["loss"], loss)
   loss2, _ = fdp_loss(outputs, batch, labels, lambda_d=1.0, lambda_r=1.0, c=2.0)
-  np.testing.assert_allclose(loss2, ce + dic + 6.75, rtol=1e-6)
+  np.testing.assert_allclose(loss2, ce + dic + 2.25, rtol=1e-6)
   # Ablated model (no DI, no rank scores): the terms are zero.
   loss3, aux3 = fdp_loss({"logits": outputs["logits"]}, {}, labels)
   np.testing.assert_allclose(loss3, ce, rtol=1e-6)
@@ -276,7 +278,7 @@ def test_conv_modes_of_table10():
                feature_dim=16, mer_pool=2, dic_widths=(4,))
   kernels = {}
   for mode in fdp.CONV_MODES:
-    v = _abstract_init(fdp.build(dict(small, conv_mode=mode), 3), batch, train=False)
+    v = _abstract_init(build("fdp", dict(small, conv_mode=mode), 3), batch, train=False)
     block = v["params"]["encoder"]["stage1_local1"]["MultiHeadConv_0"]
     kernels[mode] = block["head_convs"]["kernel"].shape
     assert ("pointwise" in block) == (mode != "vanilla")

@@ -9,6 +9,7 @@ import pytest
 from merjax.models import meganet
 from merjax.models.summary import count_params, describe
 from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
+from merjax.models.testing import build
 
 
 def _abstract_variables(model, shapes):
@@ -18,7 +19,7 @@ def _abstract_variables(model, shapes):
 
 
 def _n_params(cfg, num_classes=3, size=64):
-  return count_params(_abstract_variables(meganet.build(cfg, num_classes), {"image": (1, size, size, 3)})["params"])
+  return count_params(_abstract_variables(build("meganet", cfg, num_classes), {"image": (1, size, size, 3)})["params"])
 
 
 # Hand count, PyTorch convention (BN = 2 per channel; convs feeding BN have no bias):
@@ -43,7 +44,7 @@ B4 = 4_001_409
 
 def test_default_param_count_matches_hand_derivation():
   assert GA + STEM + B1 + B2 + B3 + FC3 == 1_341_586  # the research note's default guess
-  summary = describe(meganet.build({}, 3), {"image": (2, 224, 224, 3)})
+  summary = describe(build("meganet", {}, 3), {"image": (2, 224, 224, 3)})
   assert summary["params"] == 1_341_586
   assert summary["outputs"] == {"logits": (2, 3), "gradient_attention": (2, 224, 224, 1)}
   assert _n_params({}, 5, size=224) == 1_341_586 + 2 * 257
@@ -59,7 +60,7 @@ def test_default_param_count_matches_hand_derivation():
     ({"gradient_border": "input", "attention_add_input": False, "gamma_init": 1.0}, 1_341_586),
 ])
 def test_switches_param_counts_and_shapes(cfg, expected):
-  model = meganet.build(cfg, 3)
+  model = build("meganet", cfg, 3)
   batch = {"image": jax.ShapeDtypeStruct((2, 64, 64, 3), jnp.float32)}
   rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
   out, variables = jax.eval_shape(lambda b: model.init_with_output(rngs, b, train=False), batch)
@@ -151,7 +152,7 @@ def test_self_attention_gamma_zero_init():
 def test_forward_train_and_eval_shapes():
   # Two blocks keep the compile short and still run GA, stem, identity and projection shortcuts and SAGAN;
   # the three-block default is checked abstractly above.
-  model = meganet.build({"name": "meganet", "num_blocks": 2}, 3)
+  model = build("meganet", {"name": "meganet", "num_blocks": 2}, 3)
   x = jnp.asarray(np.random.default_rng(0).uniform(size=(2, 32, 32, 3)), jnp.float32)
   variables = _materialize(_abstract_variables(model, {"image": x.shape}))
   out = _jit(model.apply, static_argnames="train")(variables, {"image": x}, train=False)

@@ -9,6 +9,7 @@ import pytest
 from merjax.errors import MerjaxError
 from merjax.models import micro_attention
 from merjax.models.summary import abstract_variables, count_params, describe
+from merjax.models.testing import build
 
 RNGS = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
 
@@ -26,12 +27,12 @@ def abstract_params(model, shape):
 def test_caffe_param_count():
   blocks = [86_208, 279_040, 1_115_136, 4_458_496]
   assert 2 + 3_200 + 128 + sum(blocks) + 1_024 + 2_565 == 5_945_799
-  model = micro_attention.build({"stem_conv_bias": True}, 5)
+  model = build("micro_attention", {"stem_conv_bias": True}, 5)
   assert count_params(abstract_params(model, (1, 224, 224, 1))) == 5_945_799
 
 
 def test_default_drops_the_stem_bias_before_bn():
-  info = describe(micro_attention.build({}, 5), {"image": (1, 224, 224, 1)})
+  info = describe(build("micro_attention", {}, 5), {"image": (1, 224, 224, 1)})
   assert info["params"] == 5_945_799 - 64
   assert info["outputs"] == {"logits": (1, 5), "features": (1, 512)}
 
@@ -72,7 +73,7 @@ def test_forward_train_and_eval():
 
 
 def test_full_size_output_shapes():
-  model = micro_attention.build({"concat_activated": True, "shortcut_from_preact": False}, 5)
+  model = build("micro_attention", {"concat_activated": True, "shortcut_from_preact": False}, 5)
   image = jax.ShapeDtypeStruct((2, 224, 224, 1), jnp.float32)
   out = jax.eval_shape(
       lambda im: model.apply(model.init(RNGS, {"image": im}, train=False), {"image": im},
@@ -83,4 +84,4 @@ def test_full_size_output_shapes():
 
 def test_unknown_key():
   with pytest.raises(MerjaxError):
-    micro_attention.build({"bogus": 1}, 5)
+    build("micro_attention", {"bogus": 1}, 5)

@@ -5,9 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from merjax.models import off_apexnet
 from merjax.models.summary import count_params, describe
 from merjax.models.testing import jit_unoptimized as _jit, materialize as _materialize
+from merjax.models.testing import build
 
 
 def _abstract_variables(model, shapes):
@@ -28,15 +28,15 @@ def test_param_count_matches_reference():
   # per stream: conv 5x5x1x6 + 6 = 156, conv 5x5x6x16 + 16 = 2,416; two streams = 5,144
   # fc1 1568*1024 + 1024 = 1,606,656; fc2 1024*1024 + 1024 = 1,049,600; fc3 1024*3 + 3 = 3,075
   assert 5_144 + 1_606_656 + 1_049_600 + 3_075 == 2_664_475
-  summary = describe(off_apexnet.build({}, 3), {"image": (2, 28, 28, 2)})
+  summary = describe(build("off_apexnet", {}, 3), {"image": (2, 28, 28, 2)})
   assert summary["params"] == 2_664_475
   assert summary["outputs"] == {"logits": (2, 3)}
-  params5 = _abstract_params(off_apexnet.build({}, 5), {"image": (2, 28, 28, 2)})
+  params5 = _abstract_params(build("off_apexnet", {}, 5), {"image": (2, 28, 28, 2)})
   assert count_params(params5) == 2_664_475 + 2 * 1_025
 
 
 def test_forward_train_eval_and_channel_selection():
-  model = off_apexnet.build({"name": "off_apexnet"}, 3)
+  model = build("off_apexnet", {"name": "off_apexnet"}, 3)
   x = np.random.default_rng(0).normal(size=(3, 28, 28, 3)).astype(np.float32)
   x[1] = x[0]
   x[1, ..., 2] = 5.0  # row 1: row 0 with channel 2 (strain) changed

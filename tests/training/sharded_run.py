@@ -27,7 +27,7 @@ def main(strategy):
       tx=optim.make_optimizer({"name": "adam", "learning_rate": 1e-2}), batch_size=8,
       steps_per_epoch=trainer_lib.steps_per_epoch(tables, 8), augment={"flip": True},
       augment_roles=("image",), param_dtype="float64")
-  quiet = strategies.Progress(1, 2, stream=sys.stderr)
+  quiet = strategies.Progress(1, 2)
   results = strategies.run_members(fns, data, tables, epochs=2, strategy=strategy,
                                    group_size=3, progress=quiet)
   print(json.dumps({"devices": jax.device_count(),

@@ -31,7 +31,7 @@ def _config(loss="cross_entropy", model="ststnet"):
     ("train.loss.consistency_weight", [0.1, 1.0], "dianet", "ststnet", True),
     ("train.augment.rotate_deg", [0, 10], "cross_entropy", "ststnet", True),
     ("train.augment.flip", [True, False], "cross_entropy", "ststnet", False),
-    ("model.dropout_rate", [0.1, 0.5], "cross_entropy", "meganet", True),
+    ("model.dropout", [0.1, 0.5], "cross_entropy", "meganet", True),
     ("model.num_blocks", [2, 3], "cross_entropy", "meganet", False),
     ("data.preprocess.size", [32, 64], "cross_entropy", "ststnet", False),
 ])
@@ -43,9 +43,9 @@ def test_which_keys_are_traced(key, values, loss, model, expected):
 
 def test_split_and_inject_optimizer():
   parts = hparams.split({"train.optimizer.learning_rate": 0.5, "train.loss.gamma": 1.0,
-                         "train.augment.translate_px": 2.0, "model.dropout_rate": 0.3})
+                         "train.augment.translate_px": 2.0, "model.dropout": 0.3})
   assert parts == {"optimizer": {"learning_rate": 0.5}, "loss": {"gamma": 1.0},
-                   "augment": {"translate_px": 2.0}, "model": {"dropout_rate": 0.3}}
+                   "augment": {"translate_px": 2.0}, "model": {"dropout": 0.3}}
   tx = optim.make_optimizer({"name": "adam", "learning_rate": 1e-3})
   state = hparams.inject_optimizer(tx.init({"w": jnp.zeros(3)}), {"learning_rate": 0.25})
   assert float(state.hyperparams["learning_rate"]) == 0.25

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from merjax.data import protocols
+from merjax.errors import MerjaxError
 from merjax.models.ststnet import STSTNet
+from merjax.training import augment as augment_lib
 from merjax.training import losses, optim, strategies
 from merjax.training import trainer as trainer_lib
 
@@ -37,7 +39,7 @@ def _functions(tables, model, *, selection="last", augment=None, lr=1e-2, batch=
 
 
 def _run(fns, data, tables, strategy, group_size, epochs=3, **kw):
-  quiet = strategies.Progress(1, epochs, stream=open("/dev/null", "w"))
+  quiet = strategies.Progress(1, epochs)
   results = strategies.run_members(fns, data, tables, epochs=epochs, strategy=strategy,
                                    group_size=group_size, progress=quiet, **kw)
   return {r.member: r for r in results}
@@ -176,3 +178,53 @@ def test_total_steps_stops_each_member_mid_epoch():
     losses_.append(float(metrics["loss"]))
   assert counts == [3, 4, 4]
   assert np.isfinite(losses_[:2]).all() and np.isnan(losses_[2])   # no step: no loss
+
+
+# ---------------------------------------------------------------- config guards (#17)
+
+@pytest.mark.parametrize("check,config,message", [
+    (optim.check_config, {"name": "adam", "learning_rat": 1e-3},
+     "train.optimizer.learning_rat: unknown key of optimizer 'adam'; "
+     "did you mean train.optimizer.learning_rate?"),
+    (optim.check_config, {"name": "adma", "learning_rate": 1e-3},
+     "train.optimizer.name: unknown optimizer 'adma'; did you mean adam or adamw?"),
+    (optim.check_config, {"name": "adam", "learning_rate": "1e-3x"},
+     "train.optimizer.learning_rate: '1e-3x' is not a number"),
+    (optim.check_config, {"name": "sgd", "learning_rate": 0.1, "momentun": 0.9},
+     "train.optimizer.momentun: unknown key of optimizer 'sgd'; "
+     "did you mean train.optimizer.momentum?"),
+    (optim.check_config, {"name": "adam"},
+     "train.optimizer.learning_rate: missing (optimizer 'adam' needs it)"),
+    (losses.check_config, {"name": "focal", "gama": 2.0},
+     "train.loss.gama: unknown key of loss 'focal'; did you mean train.loss.gamma?"),
+    (losses.check_config, {"name": "cross_entropy", "gamma": 2.0},
+     "train.loss.gamma: unknown key of loss 'cross_entropy'; keys: none"),
+    (losses.check_config, {"name": "fdp", "lambda_d": "100"},
+     "train.loss.lambda_d: '100' is not a number"),
+    (losses.check_config, {"name": "cros_entropy"},
+     "train.loss.name: unknown loss 'cros_entropy'; did you mean cross_entropy?"),
+    (augment_lib.check_config, {"flipp": True},
+     "train.augment.flipp: unknown key; did you mean train.augment.flip?"),
+    (augment_lib.check_config, {"rotate_deg": "10"},
+     "train.augment.rotate_deg: '10' is not a number >= 0"),
+    (trainer_lib.check_param_dtype, "float16x",
+     "train.param_dtype: 'float16x' is not one of 'float32', 'bfloat16', 'float64'"),
+])
+def test_bad_training_config_is_a_one_line_error(check, config, message):
+  with pytest.raises(MerjaxError) as e:
+    check(config)
+  assert str(e.value) == message
+
+
+def test_builders_check_their_config():
+  with pytest.raises(MerjaxError, match=r"^train.optimizer.learning_rate: 'fast' is not a"):
+    optim.make_optimizer({"name": "adam", "learning_rate": "fast"})
+  with pytest.raises(MerjaxError, match=r"^train.loss.gama: unknown key"):
+    losses.make_loss({"name": "focal", "gama": 1.0})
+  _, subject_N = _data()
+  tables = trainer_lib.member_tables(protocols.loso_folds(subject_N), [0], subject_N)
+  with pytest.raises(MerjaxError, match=r"^train.param_dtype: 'half' is not one of"):
+    dataclasses.replace(_functions(tables, STSTNet(num_classes=K)), param_dtype="half")
+  with pytest.raises(MerjaxError, match=r"^train.augment.translate: unknown key; did you mean "
+                                        r"train.augment.translate_px\?$"):
+    _functions(tables, STSTNet(num_classes=K), augment={"translate": 2})

@@ -94,9 +94,17 @@ def find_prepared(root: str, depth: int = 3) -> str:
   return found[0]
 
 
-def load(root: str, protocol: str | None = None, split: str = "train") -> list[Clip]:
+OPTIONS = {"split": "train"}
+
+
+def load(root: str, protocol: str | None = None, **options) -> list[Clip]:
   """Registry loader: clips of the prepared dataset at or under `root`
-  (e.g. `<data_dir>/casme2/casme2_5class/1.0.0`), optionally filtered by `protocol`."""
+  (e.g. `<data_dir>/casme2/casme2_5class/1.0.0`), optionally filtered by `protocol`.
+  Options: split (default "train"); problems / collect_errors are accepted (nothing
+  to report: the loader's problems were handled when the copy was prepared)."""
+  from merjax.data import sheets  # pylint: disable=import-outside-toplevel
+  sheets.report_of(options)
+  opts = sheets.take_options(options, OPTIONS)
   tfds = import_tfds()
   path = find_prepared(root)
   try:
@@ -104,5 +112,4 @@ def load(root: str, protocol: str | None = None, split: str = "train") -> list[C
   except Exception as e:  # pylint: disable=broad-except
     raise MerjaxError(f"{path}: not a readable TFDS dataset ({type(e).__name__}: "
                       f"{str(e).splitlines()[0] if str(e) else ''})") from None
-  from merjax.data.sheets import filter_protocol  # pylint: disable=import-outside-toplevel
-  return filter_protocol(_read(builder, split), protocol)
+  return sheets.filter_protocol(_read(builder, opts["split"]), protocol)

@@ -6,13 +6,14 @@ Head: global average -> LayerNorm -> Linear. 28,589,128 params with 1000 classes
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.backbones.common import Dtype, DropPath, build_classifier, conv
+from merjax.models.backbones.common import Dtype, conv
+from merjax.models.layers import DropPath
 
 _INIT = nn.initializers.truncated_normal(0.02)  # torchvision: trunc_normal_(std=0.02), bias 0
 
@@ -20,7 +21,7 @@ _INIT = nn.initializers.truncated_normal(0.02)  # torchvision: trunc_normal_(std
 class CNBlock(nn.Module):
   """One ConvNeXt block on B x H x W x C."""
   layer_scale: float = 1e-6
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -34,7 +35,7 @@ class CNBlock(nn.Module):
     y = nn.Dense(c, dtype=self.dtype, kernel_init=_INIT, name="fc2")(y)
     gamma_C = self.param("layer_scale", nn.initializers.constant(self.layer_scale), (c,))
     y = y * gamma_C.astype(self.dtype)
-    return x_BxHxWxC + DropPath(self.drop_rate)(y, train)
+    return x_BxHxWxC + DropPath(self.drop_path)(y, deterministic=not train)
 
 
 class ConvNeXt(nn.Module):
@@ -42,7 +43,7 @@ class ConvNeXt(nn.Module):
   "feature_map": B x H/32 x W/32 x 768}."""
   depths: Sequence[int] = (3, 3, 9, 3)
   dims: Sequence[int] = (96, 192, 384, 768)
-  stochastic_depth: float = 0.1
+  drop_path: float = 0.1       # stochastic depth, rising linearly over the blocks
   layer_scale: float = 1e-6
   dtype: Dtype = jnp.float32
 
@@ -60,7 +61,7 @@ class ConvNeXt(nn.Module):
         x = conv(dim, 2, 2, use_bias=True, padding=0, dtype=self.dtype, kernel_init=_INIT,
                  name=f"downsample{i}_conv")(x)
       for j in range(depth):
-        rate = self.stochastic_depth * block_id / (total - 1.0)
+        rate = self.drop_path * block_id / (total - 1.0)
         x = CNBlock(self.layer_scale, rate, self.dtype, name=f"stage{i}_{j}")(x, train)
         block_id += 1
     f_BxC = ln("head_norm")(jnp.mean(x, axis=(1, 2)))
@@ -69,11 +70,3 @@ class ConvNeXt(nn.Module):
 
 def convnext_tiny(**kwargs: Any) -> ConvNeXt:
   return ConvNeXt(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768), **kwargs)
-
-
-def build(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model convnext_tiny`: ConvNeXt-T + Linear(768, K) on batch["image"]."""
-  return build_classifier(ConvNeXt, model_cfg, num_classes, default_dropout=0.0)
-
-
-build_convnext_tiny = build

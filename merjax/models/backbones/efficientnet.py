@@ -6,14 +6,14 @@ the blocks; BN momentum 0.1 (torch), eps 1e-5 (B0) / 1e-3 (V2); Dropout 0.2 + Li
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.backbones.common import (
-    Dtype, DropPath, batch_norm, build_classifier, conv)
+from merjax.models.backbones.common import Dtype, conv
+from merjax.models.layers import DropPath, batch_norm
 
 # (block, expand_ratio, kernel, stride, in_channels, out_channels, num_layers)
 B0_BLOCKS = (
@@ -47,7 +47,7 @@ class MBConv(nn.Module):
   kernel: int
   stride: int
   out_channels: int
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   bn_eps: float = 1e-5
   dtype: Dtype = jnp.float32
 
@@ -68,7 +68,7 @@ class MBConv(nn.Module):
     y = y * s_BxE[:, None, None, :]
     y = bn("project_bn")(conv(self.out_channels, 1, dtype=self.dtype, name="project_conv")(y))
     if self.stride == 1 and c_in == self.out_channels:
-      y = DropPath(self.drop_rate)(y, train) + x_BxHxWxC
+      y = DropPath(self.drop_path)(y, deterministic=not train) + x_BxHxWxC
     return y
 
 
@@ -78,7 +78,7 @@ class FusedMBConv(nn.Module):
   kernel: int
   stride: int
   out_channels: int
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   bn_eps: float = 1e-5
   dtype: Dtype = jnp.float32
 
@@ -95,7 +95,7 @@ class FusedMBConv(nn.Module):
       y = conv(self.out_channels, self.kernel, self.stride, dtype=self.dtype, name="conv")(x_BxHxWxC)
       y = nn.silu(bn("bn")(y))
     if self.stride == 1 and c_in == self.out_channels:
-      y = DropPath(self.drop_rate)(y, train) + x_BxHxWxC
+      y = DropPath(self.drop_path)(y, deterministic=not train) + x_BxHxWxC
     return y
 
 
@@ -104,7 +104,7 @@ class EfficientNet(nn.Module):
   -> global average. Returns {"features": B x 1280, "feature_map": B x H/32 x W/32 x 1280}."""
   blocks: Sequence[tuple] = B0_BLOCKS
   last_channel: int | None = None
-  stochastic_depth: float = 0.2
+  drop_path: float = 0.2       # stochastic depth, rising linearly over the blocks
   bn_eps: float = 1e-5
   dtype: Dtype = jnp.float32
 
@@ -118,7 +118,7 @@ class EfficientNet(nn.Module):
       cls = FusedMBConv if kind == "fused" else MBConv
       for j in range(layers):
         x = cls(expand, kernel, stride if j == 0 else 1, out,
-                drop_rate=self.stochastic_depth * block_id / total, bn_eps=self.bn_eps,
+                drop_path=self.drop_path * block_id / total, bn_eps=self.bn_eps,
                 dtype=self.dtype, name=f"stage{i}_{j}")(x, train)
         block_id += 1
     last = self.last_channel or 4 * self.blocks[-1][5]
@@ -133,18 +133,3 @@ def efficientnet_b0(**kwargs: Any) -> EfficientNet:
 
 def efficientnetv2_s(**kwargs: Any) -> EfficientNet:
   return EfficientNet(blocks=V2_S_BLOCKS, last_channel=1280, bn_eps=1e-3, **kwargs)
-
-
-def build_efficientnet_b0(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model efficientnet_b0`: B0 + Dropout(0.2) + Linear(1280, K) on batch["image"]."""
-  return build_classifier(EfficientNet, model_cfg, num_classes, default_dropout=0.2,
-                          blocks=B0_BLOCKS, last_channel=None, bn_eps=1e-5)
-
-
-def build_efficientnetv2_s(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model efficientnetv2_s`: V2-S + Dropout(0.2) + Linear(1280, K) on batch["image"]."""
-  return build_classifier(EfficientNet, model_cfg, num_classes, default_dropout=0.2,
-                          blocks=V2_S_BLOCKS, last_channel=1280, bn_eps=1e-3)
-
-
-build = build_efficientnet_b0

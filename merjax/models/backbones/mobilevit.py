@@ -14,13 +14,14 @@ ratio 2 with SiLU, qkv bias, LayerNorm eps 1e-5, BN eps 1e-5 / momentum 0.1.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.backbones.common import Dtype, DropPath, batch_norm, build_classifier, conv
+from merjax.models.backbones.common import Dtype, conv
+from merjax.models.layers import DropPath, batch_norm
 from merjax.models.backbones.efficientnet import make_divisible
 
 # (out_channels, stride, num_inverted_residuals, transformer_dim or None, transformer_depth)
@@ -38,7 +39,7 @@ class InvertedResidual(nn.Module):
   out_channels: int
   stride: int = 1
   bottle_ratio: float = 4.0
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -51,7 +52,7 @@ class InvertedResidual(nn.Module):
     y = nn.silu(bn("bn2")(y))
     y = bn("bn3")(conv(self.out_channels, 1, dtype=self.dtype, name="conv3")(y))
     if self.stride == 1 and c_in == self.out_channels:
-      y = DropPath(self.drop_rate)(y, train) + x_BxHxWxC
+      y = DropPath(self.drop_path)(y, deterministic=not train) + x_BxHxWxC
     return y
 
 
@@ -59,7 +60,7 @@ class TransformerLayer(nn.Module):
   """Pre-norm ViT layer on B x N x D: x + MHSA(LN(x)); x + MLP(LN(x)) (SiLU)."""
   num_heads: int = 4
   mlp_ratio: float = 2.0
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -73,11 +74,11 @@ class TransformerLayer(nn.Module):
     attn_BxHxNxN = jax.nn.softmax(logits_BxHxNxN.astype(jnp.float32), axis=-1).astype(self.dtype)
     y = jnp.einsum("bhqk,bkhe->bqhe", attn_BxHxNxN, v_BxNxHxE).reshape(b, n, d)
     y = nn.Dense(d, dtype=self.dtype, name="proj")(y)
-    x_BxNxD = x_BxNxD + DropPath(self.drop_rate)(y, train)
+    x_BxNxD = x_BxNxD + DropPath(self.drop_path)(y, deterministic=not train)
     y = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="norm2")(x_BxNxD)
     y = nn.silu(nn.Dense(int(d * self.mlp_ratio), dtype=self.dtype, name="fc1")(y))
     y = nn.Dense(d, dtype=self.dtype, name="fc2")(y)
-    return x_BxNxD + DropPath(self.drop_rate)(y, train)
+    return x_BxNxD + DropPath(self.drop_path)(y, deterministic=not train)
 
 
 class MobileViTBlock(nn.Module):
@@ -87,7 +88,7 @@ class MobileViTBlock(nn.Module):
   patch: int = 2
   num_heads: int = 4
   mlp_ratio: float = 2.0
-  drop_rate: float = 0.0
+  drop_path: float = 0.0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -103,7 +104,7 @@ class MobileViTBlock(nn.Module):
       y = jax.image.resize(y, (b, nh * p, nw * p, d), "bilinear", antialias=False)
     y = y.reshape(b, nh, p, nw, p, d).transpose(0, 2, 4, 1, 3, 5).reshape(b * p * p, nh * nw, d)
     for i in range(self.depth):
-      y = TransformerLayer(self.num_heads, self.mlp_ratio, self.drop_rate, self.dtype,
+      y = TransformerLayer(self.num_heads, self.mlp_ratio, self.drop_path, self.dtype,
                            name=f"transformer{i}")(y, train)
     y = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="norm")(y)
     y = y.reshape(b, p, p, nh, nw, d).transpose(0, 3, 1, 4, 2, 5).reshape(b, nh * p, nw * p, d)
@@ -116,12 +117,12 @@ class MobileViTBlock(nn.Module):
 
 class MobileViT(nn.Module):
   """Trunk. Returns {"features": B x 640, "feature_map": B x H/32 x W/32 x 640}.
-  `stochastic_depth` (timm drop_path_rate, default 0) rises linearly over the 10 blocks and
+  `drop_path` (timm drop_path_rate, default 0) rises linearly over the 10 blocks and
   is applied only on identity residuals."""
   stages: Sequence[tuple] = MOBILEVIT_S_STAGES
   stem_channels: int = 16
   num_features: int = 640
-  stochastic_depth: float = 0.0
+  drop_path: float = 0.0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -131,14 +132,14 @@ class MobileViT(nn.Module):
     x = nn.silu(bn("stem_bn")(x))
     total = sum(n + (dim is not None) for _, _, n, dim, _ in self.stages)
     block_id = 0
-    rate = lambda: self.stochastic_depth * block_id / max(total - 1, 1)
+    rate = lambda: self.drop_path * block_id / max(total - 1, 1)
     for i, (out, stride, n, dim, depth) in enumerate(self.stages):
       for j in range(n):
-        x = InvertedResidual(out, stride if j == 0 else 1, drop_rate=rate(), dtype=self.dtype,
+        x = InvertedResidual(out, stride if j == 0 else 1, drop_path=rate(), dtype=self.dtype,
                              name=f"stage{i}_{j}")(x, train)
         block_id += 1
       if dim is not None:
-        x = MobileViTBlock(dim, depth, drop_rate=rate(), dtype=self.dtype,
+        x = MobileViTBlock(dim, depth, drop_path=rate(), dtype=self.dtype,
                            name=f"stage{i}_mobilevit")(x, train)
         block_id += 1
     x = nn.silu(bn("final_bn")(conv(self.num_features, 1, dtype=self.dtype, name="final_conv")(x)))
@@ -147,11 +148,3 @@ class MobileViT(nn.Module):
 
 def mobilevit_s(**kwargs: Any) -> MobileViT:
   return MobileViT(stages=MOBILEVIT_S_STAGES, **kwargs)
-
-
-def build(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model mobilevit_s`: MobileViT-S + Linear(640, K) on batch["image"]."""
-  return build_classifier(MobileViT, model_cfg, num_classes, default_dropout=0.0)
-
-
-build_mobilevit_s = build

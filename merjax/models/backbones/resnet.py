@@ -4,13 +4,14 @@ shortcut when the shape changes). 11,689,512 / 25,557,032 params with 1000 class
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.backbones.common import Dtype, batch_norm, build_classifier, conv
+from merjax.models.backbones.common import Dtype, conv
+from merjax.models.layers import batch_norm
 
 
 class BasicBlock(nn.Module):
@@ -81,18 +82,3 @@ def resnet18(**kwargs: Any) -> ResNet:
 
 def resnet50(**kwargs: Any) -> ResNet:
   return ResNet(stage_sizes=(3, 4, 6, 3), bottleneck=True, **kwargs)
-
-
-def build_resnet18(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model resnet18`: ResNet18 + Linear(512, K) on batch["image"]."""
-  return build_classifier(ResNet, model_cfg, num_classes, default_dropout=0.0,
-                          stage_sizes=(2, 2, 2, 2), bottleneck=False)
-
-
-def build_resnet50(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model resnet50`: ResNet50 + Linear(2048, K) on batch["image"]."""
-  return build_classifier(ResNet, model_cfg, num_classes, default_dropout=0.0,
-                          stage_sizes=(3, 4, 6, 3), bottleneck=True)
-
-
-build = build_resnet50

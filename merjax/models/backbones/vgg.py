@@ -4,13 +4,13 @@ ReLU, 5 max-pools, adaptive average pool to 7x7, then 25088 -> 4096 -> 4096 (ReL
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from merjax.models.backbones.common import Dtype, adaptive_avg_pool, build_classifier, conv
+from merjax.models.backbones.common import Dtype, adaptive_avg_pool, conv
 
 # torchvision cfgs["E"]: channels per conv, "M" = 2x2/2 max-pool.
 VGG19_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
@@ -25,7 +25,7 @@ class VGG(nn.Module):
   Inputs of any size >= 32 work: the adaptive pool repeats cells when the map is < 7x7."""
   config: Sequence[Any] = VGG19_CONFIG
   hidden: int = 4096
-  dropout_rate: float = 0.5
+  dropout: float = 0.5         # after fc6 and fc7 (torchvision's `dropout`)
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -44,17 +44,9 @@ class VGG(nn.Module):
     x = jnp.transpose(x, (0, 3, 1, 2)).reshape(x.shape[0], -1)
     for name in ("fc6", "fc7"):
       x = nn.Dense(self.hidden, dtype=self.dtype, kernel_init=_LINEAR_INIT, name=name)(x)
-      x = nn.Dropout(self.dropout_rate, deterministic=not train)(nn.relu(x))
+      x = nn.Dropout(self.dropout, deterministic=not train)(nn.relu(x))
     return {"features": x, "feature_map": fmap_BxhxwxC}
 
 
 def vgg19(**kwargs: Any) -> VGG:
   return VGG(config=VGG19_CONFIG, **kwargs)
-
-
-def build(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
-  """`--model vgg19`: VGG19 + Linear(4096, K) on batch["image"] (the trunk has the dropouts)."""
-  return build_classifier(VGG, model_cfg, num_classes, default_dropout=0.0)
-
-
-build_vgg19 = build
