@@ -74,11 +74,10 @@ def modality_cache_dir(data_cfg: Mapping) -> str | None:
 
 
 def stage(clips, data_cfg: Mapping) -> dict[str, np.ndarray]:
-  """The model inputs {role: X_N...} of `clips`, scaled by data.input_scale (float32)."""
-  inputs = stage_inputs(clips, data_cfg["inputs"], data_cfg["preprocess"],
-                        cache_dir=modality_cache_dir(data_cfg))
-  scale = float(data_cfg["input_scale"])
-  return {r: (x * scale).astype(np.float32) for r, x in inputs.items()}
+  """The model inputs {role: X_N...} of `clips` (float32, scaled by data.input_scale)."""
+  return stage_inputs(clips, data_cfg["inputs"], data_cfg["preprocess"],
+                      cache_dir=modality_cache_dir(data_cfg),
+                      input_scale=float(data_cfg["input_scale"]))
 
 
 def prepare_data(config: Mapping, log=logger.info) -> PreparedData:

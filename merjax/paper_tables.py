@@ -18,7 +18,6 @@ list for every row or a dict {config name: list} by the row's base config
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from typing import Sequence
 

@@ -12,7 +12,7 @@ merjax has no weight import (docs/mesti.md).
 """
 
 from merjax.configs import common
-from merjax.configs.meganet import SIZE, mesti_training
+from merjax.configs.meganet import mesti_training
 
 
 def get_config():

@@ -14,7 +14,7 @@ meganet.py) on a grey MESTI, from scratch; docs/mesti.md.
 """
 
 from merjax.configs import common
-from merjax.configs.meganet import SIZE, mesti_training
+from merjax.configs.meganet import mesti_training
 
 
 def get_config():

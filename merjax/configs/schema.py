@@ -242,6 +242,12 @@ def _walk(config: Mapping, schema: Mapping, path: str) -> dict:
   return out
 
 
+def data_group(data_cfg: Mapping) -> dict:
+  """A `data` group completed with the schema's defaults (keys and values checked):
+  what the data package reads, whether the whole config was validated or not."""
+  return _walk(data_cfg, SCHEMA["data"], "data")
+
+
 def lookup(dotted: str) -> Key | dict:
   """The schema node of a dotted key; MerjaxError naming it when unknown.
 
@@ -297,10 +303,7 @@ def check_consumers(config: Mapping) -> None:
     if modality not in modality_registry.MODALITIES:
       raise MerjaxError(f"data.inputs.{role}: unknown modality {modality!r}; "
                         + closest(str(modality), modality_registry.MODALITIES))
-  try:
-    stage.resolve_preprocess(data["preprocess"])
-  except MerjaxError as e:
-    raise MerjaxError(f"data.preprocess: {e}") from None
+  stage.resolve_preprocess(data["preprocess"])
   model = config["model"]
   if model["name"] not in model_registry.MODELS:
     raise MerjaxError(f"model.name: unknown model {model['name']!r}; "

@@ -103,8 +103,10 @@ def protocol_for(data_cfg: Mapping, clips: Sequence[Clip]) -> LabelProtocol:
   dataset's default (DEFAULT_PROTOCOL; for --dataset tfds that of the one dataset
   it holds), else every label present (synthetic: in CLASS_NAMES order; others
   sorted)."""
-  dataset = data_cfg.get("dataset") or "synthetic"
-  name = data_cfg.get("protocol") or DEFAULT_PROTOCOL.get(dataset)
+  from merjax.configs import schema  # pylint: disable=import-outside-toplevel
+  data_cfg = schema.data_group(data_cfg)
+  dataset = data_cfg["dataset"]
+  name = data_cfg["protocol"] or DEFAULT_PROTOCOL.get(dataset)
   present = {c.dataset for c in clips}
   if not name and dataset == "tfds" and len(present) == 1:
     name = DEFAULT_PROTOCOL.get(present.pop())   # a prepared TFDS copy of one dataset

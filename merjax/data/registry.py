@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Mapping
 
+from merjax.configs import schema
 from merjax.errors import MerjaxError
 
 # name -> "module:function". Loaders import lazily so that optional readers
@@ -54,18 +55,19 @@ def load_clips(data_cfg: Mapping, **report) -> list:
   `report` (problems=, collect_errors=) goes to every loader but synthetic's,
   which has nothing to report.
   """
-  name = data_cfg.get("dataset") or "synthetic"
+  data_cfg = schema.data_group(data_cfg)
+  name = data_cfg["dataset"]
   load = loader(name)
   if name == "synthetic":
-    return load(None, **dict(data_cfg.get("synthetic") or {}))
-  options = dict(data_cfg.get("options") or {})
+    return load(None, **data_cfg["synthetic"])
+  options = dict(data_cfg["options"])
   if "protocol" in options:
     raise MerjaxError("data.options.protocol: set the label protocol with data.protocol")
   if name == "manifest":
-    if not data_cfg.get("manifest"):
+    if not data_cfg["manifest"]:
       raise MerjaxError("--dataset manifest needs data.manifest=/path/to/manifest.csv")
     return load(data_cfg["manifest"], **options, **report)
-  if not data_cfg.get("root"):
+  if not data_cfg["root"]:
     raise MerjaxError(f"--dataset {name} needs data.root=/path/to/{name}")
   return load(data_cfg["root"], **options, **report)
 
@@ -74,16 +76,20 @@ def check_options(data_cfg: Mapping) -> None:
   """Checks data.synthetic / data.options keys against the loader's without
   reading any data (the same one-line MerjaxError the loader would raise)."""
   from merjax.data import sheets  # pylint: disable=import-outside-toplevel
-  name = data_cfg.get("dataset") or "synthetic"
+  data_cfg = schema.data_group(data_cfg)
+  name = data_cfg["dataset"]
   loader(name)
   module = importlib.import_module(DATASETS[name].split(":")[0])
   if name == "synthetic":
+    if data_cfg["options"]:
+      raise MerjaxError(f"data.options.{next(iter(data_cfg['options']))}: the synthetic dataset "
+                        f"takes no loader options; set data.synthetic.<key>")
     import dataclasses  # pylint: disable=import-outside-toplevel
-    sheets.check_options(data_cfg.get("synthetic") or {},
+    sheets.check_options(data_cfg["synthetic"],
                          [f.name for f in dataclasses.fields(module.SyntheticConfig)],
                          "data.synthetic")
     return
-  options = dict(data_cfg.get("options") or {})
+  options = dict(data_cfg["options"])
   if "protocol" in options:
     raise MerjaxError("data.options.protocol: set the label protocol with data.protocol")
   if hasattr(module, "LOADERS"):          # a composite: megc2019, casme2_samm

@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 from typing import Mapping, Sequence
 
 import jax
@@ -32,7 +31,7 @@ from merjax.modalities import preprocess as pp
 from merjax.modalities import registry
 from merjax.modalities.normalize import NORMALIZE_MODES
 
-logger = logging.getLogger("merjax.modalities.stage")
+logger = logging.getLogger(__name__)
 
 # Bump whenever a kernel or the stage changes its output: invalidates caches.
 CODE_VERSION = "merjax-modalities-1"
@@ -66,21 +65,46 @@ _NOT_IN_KEY = ("batch_size", "bucket")
 APEX_METHODS = ("annotated", "middle", "dc_rois", "dc_rois_always")
 
 
+# Types of the preprocess keys that are not free-form (data.preprocess.<key>).
+_PREPROCESS_INTS = ("size", "output_size", "num_frames", "frames_T", "temporal_seed",
+                    "batch_size", "bucket")
+_PREPROCESS_BOOLS = ("grayscale", "equalize", "face_crop", "align_eyes", "di_apex_in_both")
+_PREPROCESS_NUMBERS = ("face_margin", "provisional_mix")
+
+
+def _preprocess_problem(key: str, value) -> str | None:
+  """What is wrong with data.preprocess.<key> = value (None: nothing)."""
+  if key in _PREPROCESS_INTS:
+    if value is None and key not in ("frames_T", "batch_size", "bucket"):
+      return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < (
+        0 if key == "temporal_seed" else 1):
+      return f"{value!r} is not a positive integer"
+  if key in _PREPROCESS_BOOLS and not isinstance(value, bool):
+    return f"{value!r} is not true/false"
+  if key in _PREPROCESS_NUMBERS and (not isinstance(value, (int, float))
+                                     or isinstance(value, bool)):
+    return f"{value!r} is not a number"
+  if key == "flow_params" and not isinstance(value, Mapping):
+    return f"{value!r} is not a group of tvl1_flow keyword arguments"
+  return None
+
+
 def resolve_preprocess(preprocess: Mapping | None) -> dict:
-  """Defaults merged with `preprocess`; MerjaxError on unknown keys/values."""
+  """Defaults merged with `preprocess`; a MerjaxError naming data.preprocess.<key> on an
+  unknown key or a bad value."""
+  from merjax.configs import schema  # pylint: disable=import-outside-toplevel
   preprocess = dict(preprocess or {})
-  unknown = sorted(set(preprocess) - set(PREPROCESS_DEFAULTS))
-  if unknown:
-    raise MerjaxError(f"unknown preprocess key(s) {', '.join(unknown)}; known: "
-                      f"{', '.join(sorted(PREPROCESS_DEFAULTS))}")
+  schema.check_keys(preprocess, PREPROCESS_DEFAULTS, "data.preprocess")
   cfg = {**PREPROCESS_DEFAULTS, **preprocess}
-  if cfg["apex_method"] not in APEX_METHODS:
-    raise MerjaxError(f"apex_method '{cfg['apex_method']}' not in {APEX_METHODS}")
-  for key in ("normalize", "flow_normalize"):
-    if cfg[key] not in NORMALIZE_MODES:
-      raise MerjaxError(f"preprocess {key} '{cfg[key]}' not in {NORMALIZE_MODES}")
-  if cfg["temporal_mode"] not in pp.TEMPORAL_MODES:
-    raise MerjaxError(f"temporal_mode '{cfg['temporal_mode']}' not in {pp.TEMPORAL_MODES}")
+  choices = {"apex_method": APEX_METHODS, "normalize": NORMALIZE_MODES,
+             "flow_normalize": NORMALIZE_MODES, "temporal_mode": pp.TEMPORAL_MODES}
+  for key, value in cfg.items():
+    problem = _preprocess_problem(key, value)
+    if key in choices and value not in choices[key]:
+      problem = f"{value!r} is not one of {', '.join(map(repr, choices[key]))}"
+    if problem:
+      raise MerjaxError(f"data.preprocess.{key}: {problem}")
   return cfg
 
 
@@ -364,7 +388,7 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
     if registry.get(name).provisional:
       msg = (f"[stage] WARNING: '{name}' is a PROVISIONAL merjax interpretation, "
              f"not the published formula")
-      print(msg, file=sys.stderr, flush=True)
+      logger.warning(msg)
   results = {name: [None] * len(clips) for name in names}
   only_image = all(registry.get(n).kind == "image" for n in names)
   if only_image:
@@ -396,8 +420,7 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
         for i, x in zip(chunk, out):
           results[name][i] = x
       done += len(chunk)
-      print(f"[stage] {','.join(names)}: {done}/{len(clips)} clips", file=sys.stderr,
-            flush=True)
+      logger.info(f"[stage] {','.join(names)}: {done}/{len(clips)} clips")
   shapes = {n: {r.shape for r in results[n]} for n in names}
   for n, s in shapes.items():
     if len(s) != 1:
@@ -437,9 +460,8 @@ def _read_cache(path: str, keys: list[str]) -> np.ndarray | None:
         return None
       return z["x"].astype(np.float32)
   except Exception as e:  # pylint: disable=broad-except  # zipfile, pickle, OS, value errors
-    print(f"[stage] {path}: damaged cache file ({type(e).__name__}); deleted, recomputing",
-          file=sys.stderr, flush=True)
-    logger.warning("damaged cache file %s (%s); deleted", path, type(e).__name__)
+    logger.warning(f"[stage] {path}: damaged cache file ({type(e).__name__}); deleted, "
+                   f"recomputing")
     with contextlib.suppress(OSError):
       os.remove(path)
     return None
@@ -448,8 +470,9 @@ def _read_cache(path: str, keys: list[str]) -> np.ndarray | None:
 
 def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
                  preprocess: Mapping | None, cache_dir: str | None = None,
-                 fingerprint: str = "") -> dict[str, np.ndarray]:
-  """Computes every input role's modality for every clip.
+                 fingerprint: str = "", input_scale: float = 1.0) -> dict[str, np.ndarray]:
+  """Computes every input role's modality for every clip, times `input_scale`
+  (data.input_scale: applied here, once; the cache holds the unscaled arrays).
 
   Args:
     clips: N clips.
@@ -478,7 +501,7 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
         x = _read_cache(paths[name], [c.key for c in clips])
         if x is not None:
           arrays[name] = x
-          print(f"[stage] {name}: cached {paths[name]}", file=sys.stderr, flush=True)
+          logger.info(f"[stage] {name}: cached {paths[name]}")
   missing = [n for n in names if n not in arrays]
   if missing:
     arrays.update(compute_modalities(clips, missing, cfg))
@@ -488,4 +511,6 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
         tmp = paths[name] + ".tmp.npz"
         np.savez(tmp, x=arrays[name], keys=np.asarray([c.key for c in clips]))
         os.replace(tmp, paths[name])
+  if input_scale != 1.0:
+    arrays = {n: (x * np.float32(input_scale)).astype(np.float32) for n, x in arrays.items()}
   return {role: arrays[name] for role, name in inputs.items()}

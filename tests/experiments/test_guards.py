@@ -60,6 +60,13 @@ BAD_CONFIGS = [
     (["model.dropot=0.1"], ["model.dropot", "model.dropout"]),
     (["train.standardize=true"], ["train.standardize: unknown key"]),
     (["notakeyvalue"], ["notakeyvalue", "key=value"]),
+    (["data.preprocess.size=abc"], ["data.preprocess.size", "'abc'"]),
+    (["train.lr=fast"], ["train.optimizer.learning_rate", "'fast' is not a number"]),
+    (["train.optimizer.momentun=0.9"], ["train.optimizer.momentun", "adam"]),
+    (["train.augment.flipp=true"], ["train.augment.flipp", "train.augment.flip"]),
+    (["data.options.x=1"], ["data.options.x", "data.synthetic"]),
+    (["data.synthetic.num_subject=3"], ["data.synthetic.num_subject",
+                                        "data.synthetic.num_subjects"]),
 ]
 
 
@@ -69,7 +76,8 @@ def test_bad_config_is_one_line_before_any_data(overrides, names, tmp_path, caps
                                                 monkeypatch):
   def no_data(*_):
     raise AssertionError("data was read")
-  monkeypatch.setattr(experiment, "load_clips", no_data)
+  from merjax.data import registry
+  monkeypatch.setattr(registry, "load_clips", no_data)
   workdir = tmp_path / "run"
   assert loso.main(["--model", "ststnet", "--workdir", str(workdir)] + TINY + overrides) == 2
   _one_line_error(capsys, *names)

@@ -1,5 +1,7 @@
 """The cached modality stage."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -31,10 +33,11 @@ def _fake_flow(monkeypatch):
   monkeypatch.setattr(flow, "tvl1_flow_batch", fake_flow_batch)
 
 
-def test_every_modality(capsys):
+def test_every_modality(caplog):
   clips = make_clips()
   names = sorted(registry.MODALITIES)
-  out = stage.stage_inputs(clips, {n: n for n in names}, {"size": 12, "bucket": 16})
+  with caplog.at_level(logging.INFO, logger="merjax"):
+    out = stage.stage_inputs(clips, {n: n for n in names}, {"size": 12, "bucket": 16})
   channels = {"flow_onset_apex": 2, "flow_apex_offset": 2, "flow_strain": 3,
               "flow_strain_dfrnet": 3}
   for n in names:
@@ -43,8 +46,7 @@ def test_every_modality(capsys):
     assert x.min() >= 0 and x.max() <= 1, n
     want = (3, 8, 12, 12, 3) if n == "frames" else (3, 12, 12, channels.get(n, 3))
     assert x.shape == want, n
-  err = capsys.readouterr().err
-  assert "PROVISIONAL" in err and "3/3 clips" in err
+  assert "PROVISIONAL" in caplog.text and "3/3 clips" in caplog.text
 
 
 def _minmax(x):
@@ -114,8 +116,15 @@ def test_errors():
   clips = make_clips()
   with pytest.raises(MerjaxError, match="unknown modality"):
     stage.stage_inputs(clips, {"x": "nope"}, {})
-  with pytest.raises(MerjaxError, match="unknown preprocess"):
+  with pytest.raises(MerjaxError, match=r"data.preprocess.sise: unknown key; did you mean "
+                     r"data.preprocess.size\?"):
     stage.stage_inputs(clips, {"x": "apex"}, {"sise": 3})
+  for key, value, problem in [("size", "abc", "'abc' is not a positive integer"),
+                              ("size", 0, "0 is not a positive integer"),
+                              ("grayscale", "yes", "'yes' is not true/false"),
+                              ("normalize", "max", "'max' is not one of")]:
+    with pytest.raises(MerjaxError, match=f"data.preprocess.{key}: {problem}"):
+      stage.resolve_preprocess({key: value})
 
 
 def test_output_size_resizes_every_modality_image():
@@ -244,15 +253,26 @@ def test_every_registered_modality_declares_its_needs():
 # --- a damaged cache file (#17.12) ---------------------------------------------------------
 
 @pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncate"])
-def test_damaged_cache_file_is_logged_deleted_and_recomputed(tmp_path, capsys, damage):
+def test_damaged_cache_file_is_logged_deleted_and_recomputed(tmp_path, caplog, damage):
   clips = make_clips()
   first = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
   (path,) = tmp_path.glob("apex-*.npz")
   data = path.read_bytes()
   path.write_bytes(data[:len(data) // 2] if damage == "truncate" else damage)
-  capsys.readouterr()
-  again = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  with caplog.at_level(logging.INFO, logger="merjax"):
+    again = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
   np.testing.assert_array_equal(first, again)
-  err = capsys.readouterr().err
+  err = caplog.text
   assert f"[stage] {path}: damaged cache file (" in err and "deleted, recomputing" in err
   assert path.read_bytes() != damage and len(path.read_bytes()) > 100   # rewritten whole
+
+
+def test_input_scale_is_applied_once_in_the_stage(tmp_path):
+  """data.input_scale multiplies the staged arrays once; the cache holds unscaled ones."""
+  clips = make_clips()
+  plain = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  scaled = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path),
+                              input_scale=255.0)["a"]
+  np.testing.assert_allclose(scaled, plain * 255.0, rtol=1e-6)
+  again = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  np.testing.assert_array_equal(again, plain)
