@@ -42,6 +42,8 @@ def train_and_construct(config: dict, workdir: str, log=print) -> dict:
   fns = experiment.build_fold_functions(config, model, tables, tuple(prepared.inputs))
   data = jax.tree.map(jnp.asarray, prepared.data())
   frames = prepared.inputs["frames"]
+  if frames.ndim == 6:                 # fdp_offsets windows N x T x M x H x W x C: offset 0
+    frames = frames[:, :, 0]
   n = len(frames)
   di_true, di_pred = np.zeros((2, n) + frames.shape[2:4], np.float32)
   pred = np.zeros(n, np.int64)

@@ -26,6 +26,7 @@ from merjax.data.records import Clip, subjects_of
 from merjax.errors import MerjaxError
 from merjax.evaluation import aggregate, tables
 from merjax.modalities.stage import screen_clips, stage_inputs
+from merjax.models import inputs as model_inputs
 from merjax.models.registry import build_model
 from merjax.training import checkpoint, losses, optim, strategies
 from merjax.training import trainer as trainer_lib
@@ -137,7 +138,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       param_dtype=train["param_dtype"],
       standardize=config["data"]["standardize"],
       loss_config=dict(train["loss"]),
-      max_steps=train["total_steps"])
+      max_steps=train["total_steps"],
+      offset_roles=model_inputs.offset_roles(config))
 
 
 def with_values(config: Mapping, values: Mapping) -> dict:

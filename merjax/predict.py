@@ -19,6 +19,7 @@ from merjax import config as config_lib
 from merjax import experiment, rundir
 from merjax.data.records import subjects_of
 from merjax.errors import MerjaxError
+from merjax.models import inputs as model_inputs
 from merjax.models.registry import build_model
 from merjax.training import checkpoint, strategies
 from merjax.training import trainer as trainer_lib
@@ -134,7 +135,7 @@ def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
   fns = trainer_lib.FoldFunctions(
       model=model, loss_fn=None, tx=None, batch_size=1, steps_per_epoch=1, augment={},
       augment_roles=(), selection=train["selection"]["rule"],
-      eval_batch_size=train["eval_batch_size"])
+      eval_batch_size=train["eval_batch_size"], offset_roles=model_inputs.offset_roles(config))
   predict = jax.jit(strategies.map_members(fns.predict, "sequential"))
   n = len(clips)
   if out_path is None:

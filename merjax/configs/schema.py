@@ -304,12 +304,7 @@ def check_consumers(config: Mapping) -> None:
       raise MerjaxError(f"data.inputs.{role}: unknown modality {modality!r}; "
                         + closest(str(modality), modality_registry.MODALITIES))
   stage.resolve_preprocess(data["preprocess"])
-  model = config["model"]
-  if model["name"] not in model_registry.MODELS:
-    raise MerjaxError(f"model.name: unknown model {model['name']!r}; "
-                      + closest(model["name"], model_registry.MODELS))
-  check_keys([k for k in model if k != "name"], model_registry.model_fields(model["name"]),
-             "model", f"model '{model['name']}'")
+  model_registry.check_config(config["model"])
   optim.check_config(train["optimizer"])
   losses.check_config(train["loss"])
   augment.check_config(train["augment"])

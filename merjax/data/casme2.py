@@ -17,12 +17,10 @@ Policy: an ApexFrame that is not a number ("/" for sub04 EP12_01f) -> apex None
 
 from __future__ import annotations
 
-import os
 import re
 
 from merjax.data import sheets
 from merjax.data.sheets import RowError, cell, text
-from merjax.errors import MerjaxError
 
 NAME = "casme2"
 PATTERNS = ("CASME2-coding-*.xlsx",)
@@ -34,10 +32,9 @@ COLUMNS = {
     "offset": ("OffsetFrame", "Offset Frame"), "aus": ("Action Units",),
     "emotion": ("Estimated Emotion",),
 }
-FRAMES = {
-    "cropped": (("Cropped", "CASME2_Cropped", "CASME2-Cropped"), r"reg_img(\d+)\.jpg"),
-    "raw": (("CASME2_RAW_selected", "CASME2-RAW-selected", "CASME2_RAW"), r"img(\d+)\.jpg"),
-}
+FRAMES = {"cropped": ("Cropped", "CASME2_Cropped", "CASME2-Cropped"),
+          "raw": ("CASME2_RAW_selected", "CASME2-RAW-selected", "CASME2_RAW")}
+FRAME_PATTERNS = {"cropped": r"reg_img(\d+)\.jpg", "raw": r"img(\d+)\.jpg"}
 
 
 def subject_folder(value) -> str:
@@ -53,32 +50,10 @@ def subject_folder(value) -> str:
 OPTIONS = {"frames": "cropped", "annotation": None, "frames_dir": None}
 
 
-def load(root: str, protocol: str | None = None, **options):
-  """CASME II clips (labels = Estimated Emotion, lower case)."""
-  report = sheets.report_of(options)
-  opts = sheets.take_options(options, OPTIONS)
-  kind = opts["frames"]
-  if kind not in FRAMES:
-    raise MerjaxError(f"data.options.frames: casme2 frames must be 'cropped' or 'raw', "
-                      f"got '{kind}'")
-  names, pattern = FRAMES[kind]
-  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CASME II", PREFER, report)
-  frames_dir = opts["frames_dir"] or sheets.find_dir(root, names, child=r"sub\d+")
-  if frames_dir is None:
-    raise MerjaxError(f"{root}: no CASME II frame folder ({', '.join(names)})")
-  rows = sheets.read_sheet(path)
-  cols = sheets.header_columns(path, rows, 1, COLUMNS)
-  clips = sheets.clips_from_rows(
-      path, rows, 1, lambda row, where: _clip(row, cols, frames_dir, pattern, where, report),
-      report)
-  return sheets.filter_protocol(clips, protocol)
-
-
-def _clip(row, cols, frames_dir, pattern, where, report):
-  subject = subject_folder(cell(row, cols["subject"]))
-  name = text(cell(row, cols["filename"]))
-  if not name:
-    raise RowError("Filename is blank")
+def _clip(row, where, copy):
+  """The clip of one coding-sheet row (apex None where the sheet has no number)."""
+  cols = copy.cols
+  subject, name = sheets.subject_and_name(row, cols, subject_folder)
   onset = sheets.need_int(cell(row, cols["onset"]), "OnsetFrame")
   offset = sheets.need_int(cell(row, cols["offset"]), "OffsetFrame")
   raw_apex = cell(row, cols["apex"])
@@ -87,11 +62,20 @@ def _clip(row, cols, frames_dir, pattern, where, report):
   except ValueError:
     apex = None
   if apex is None:
-    report.note(f"{where} ({subject}/{name})", f"ApexFrame '{text(raw_apex)}' is not a frame number",
-                "apex set to unknown (middle of onset..offset used)")
-  label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "Estimated Emotion")
-  return sheets.make_clip(
-      dataset=NAME, subject=subject, clip_id=name, label=label,
-      folder=os.path.join(frames_dir, subject, name), pattern=pattern,
-      onset=onset, apex=apex, offset=offset,
-      aus=sheets.parse_aus(cell(row, cols["aus"])), source=where)
+    copy.report.note(f"{where} ({subject}/{name})",
+                     f"ApexFrame '{text(raw_apex)}' is not a frame number",
+                     "apex set to unknown (middle of onset..offset used)")
+  return sheets.coded_clip(row, where, copy, dataset=NAME, labels=LABELS,
+                           pattern=FRAME_PATTERNS[copy.kind], subject=subject, name=name,
+                           onset=onset, apex=apex, offset=offset)
+
+
+SPEC = sheets.SheetDataset(
+    name=NAME, what="CASME II", options=OPTIONS, patterns=PATTERNS, prefer=PREFER,
+    frames=FRAMES, subject_dirs=r"sub\d+", no_frames="no CASME II frame folder ({names})",
+    columns=COLUMNS, clip=_clip)
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """CASME II clips (labels = Estimated Emotion, lower case)."""
+  return sheets.load_sheet_dataset(SPEC, root, protocol, **options)

@@ -21,7 +21,6 @@ import os
 
 from merjax.data import sheets
 from merjax.data.sheets import RowError, cell, text
-from merjax.errors import MerjaxError
 
 NAME = "casme3"
 PATTERNS = ("cas(me)3_part_A_ME_label_JpgIndex_v2*.xlsx", "cas(me)3_part_A_ME_label*.xlsx")
@@ -35,25 +34,14 @@ FRAME_PATTERN = r"(\d+)\.(?:jpg|jpeg|png)"
 OPTIONS = {"annotation": None}
 
 
-def load(root: str, protocol: str | None = None, **options):
-  """CAS(ME)^3 Part A micro-expression clips."""
-  report = sheets.report_of(options)
-  opts = sheets.take_options(options, OPTIONS)
-  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CAS(ME)^3 Part A ME",
-                                                     report=report)
-  frames_dir = sheets.find_dir(root, ("part_A",), child=r"spNO\.\d+", depth=4)
-  if frames_dir is None:
-    raise MerjaxError(f"{root}: no CAS(ME)^3 frame folder with spNO.X subject folders")
-  rows = sheets.read_sheet(path, "label" if "label" in sheets.sheet_names(path) else None)
-  cols = sheets.header_columns(path, rows, 1, COLUMNS)
-  seen = collections.Counter()
-  clips = sheets.clips_from_rows(
-      path, rows, 1, lambda row, where: _clip(row, cols, frames_dir, where, report, seen),
-      report)
-  return sheets.filter_protocol(clips, protocol)
+def _recordings(path, frames_dir):
+  """A count of the rows read so far per (Subject, Filename) recording."""
+  return collections.Counter()
 
 
-def _clip(row, cols, frames_dir, where, report, seen):
+def _clip(row, where, copy):
+  """The clip of one label-sheet row (None for a row the policies drop)."""
+  cols, report, seen = copy.cols, copy.report, copy.prepared
   subject = text(cell(row, cols["subject"]))
   letter = text(cell(row, cols["filename"]))
   if not subject or not letter:
@@ -79,6 +67,18 @@ def _clip(row, cols, frames_dir, where, report, seen):
   label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "emotion")
   return sheets.make_clip(
       dataset=NAME, subject=subject, clip_id=clip_id, label=label,
-      folder=os.path.join(frames_dir, subject, letter, "color"), pattern=FRAME_PATTERN,
+      folder=os.path.join(copy.frames_dir, subject, letter, "color"), pattern=FRAME_PATTERN,
       onset=onset, apex=apex, offset=offset, aus=sheets.parse_aus(cell(row, cols["aus"])),
       whole=False, source=where)
+
+
+SPEC = sheets.SheetDataset(
+    name=NAME, what="CAS(ME)^3 Part A ME", options=OPTIONS, patterns=PATTERNS,
+    frames={None: ("part_A",)}, subject_dirs=r"spNO\.\d+", depth=4,
+    no_frames="no CAS(ME)^3 frame folder with spNO.X subject folders",
+    sheet="label", sheet_required=False, columns=COLUMNS, prepare=_recordings, clip=_clip)
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """CAS(ME)^3 Part A micro-expression clips."""
+  return sheets.load_sheet_dataset(SPEC, root, protocol, **options)

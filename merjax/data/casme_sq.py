@@ -36,29 +36,11 @@ FRAME_PATTERN = r"img(\d+)\.(?:jpg|jpeg|png|bmp)"
 OPTIONS = {"annotation": None, "frames": "raw"}
 
 
-def load(root: str, protocol: str | None = None, **options):
-  """CAS(ME)^2 micro-expression clips (labels positive/negative/surprise/others)."""
-  report = sheets.report_of(options)
-  opts = sheets.take_options(options, OPTIONS)
-  kind = opts["frames"]
-  if kind not in FRAMES:
-    raise MerjaxError(f"data.options.frames: casme_sq frames must be 'raw' or 'cropped', "
-                      f"got '{kind}'")
-  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "CAS(ME)^2", report=report)
-  frames_dir = sheets.find_dir(root, FRAMES[kind], child=r"s\d+")
-  if frames_dir is None:
-    raise MerjaxError(f"{root}: no CAS(ME)^2 frame folder ({kind}) with sXX subject folders")
+def _naming_rules(path, frames_dir):
+  """({participant number: subject folder}, {video name: 4-digit code}) of the naming-rule sheets."""
   names = sheets.sheet_names(path)
-  subjects = _rule(path, "naming rule1", names, _subject_pair)
-  codes = _rule(path, "naming rule2", names, _code_pair)
-  rows = sheets.read_sheet(path)
-
-  def make(row, where):
-    if "micro" not in text(cell(row, 7)).lower():
-      return None
-    return _clip(row, subjects, codes, frames_dir, where, report)
-  clips = sheets.clips_from_rows(path, rows, 0, make, report)
-  return sheets.filter_protocol(clips, protocol)
+  return (_rule(path, "naming rule1", names, _subject_pair),
+          _rule(path, "naming rule2", names, _code_pair))
 
 
 def _rule(path, sheet, names, pair):
@@ -86,7 +68,11 @@ def _code_pair(row):
   return (name.lower(), f"{int(code):04d}") if code and name else None
 
 
-def _clip(row, subjects, codes, frames_dir, where, report):
+def _clip(row, where, copy):
+  """The clip of one micro-expression row of sheet 1 (None for any other row)."""
+  if "micro" not in text(cell(row, 7)).lower():
+    return None
+  subjects, codes = copy.prepared
   number = sheets.need_int(cell(row, 0), "participant number")
   if number not in subjects:
     raise RowError(f"participant {number} not in sheet 'naming rule1'")
@@ -99,11 +85,12 @@ def _clip(row, subjects, codes, frames_dir, where, report):
   apex = sheets.need_int(cell(row, 3), "apex")
   offset = sheets.need_int(cell(row, 4), "offset")
   if offset == 0:
-    report.note(f"{where} ({subject}/{name})", "offset 0 (unknown)", f"offset set to the apex {apex}")
+    copy.report.note(f"{where} ({subject}/{name})", "offset 0 (unknown)",
+                     f"offset set to the apex {apex}")
     offset = apex
   label = sheets.check_label(text(cell(row, 6)), LABELS, "estimated emotion")
   prefix = f"{subject[1:]}_{codes[video]}"
-  subject_dir = os.path.join(frames_dir, subject)
+  subject_dir = os.path.join(copy.frames_dir, subject)
   folders = sorted(d for d in os.listdir(subject_dir) if d.startswith(prefix)) \
       if os.path.isdir(subject_dir) else []
   if len(folders) != 1:
@@ -113,3 +100,14 @@ def _clip(row, subjects, codes, frames_dir, where, report):
       folder=os.path.join(subject_dir, folders[0]), pattern=FRAME_PATTERN,
       onset=onset, apex=apex, offset=offset, aus=sheets.parse_aus(cell(row, 5)),
       whole=False, source=where)
+
+
+SPEC = sheets.SheetDataset(
+    name=NAME, what="CAS(ME)^2", options=OPTIONS, patterns=PATTERNS, frames=FRAMES,
+    subject_dirs=r"s\d+", no_frames="no CAS(ME)^2 frame folder ({kind}) with sXX subject folders",
+    header_row=0, prepare=_naming_rules, clip=_clip)
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """CAS(ME)^2 micro-expression clips (labels positive/negative/surprise/others)."""
+  return sheets.load_sheet_dataset(SPEC, root, protocol, **options)

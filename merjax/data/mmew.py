@@ -16,7 +16,6 @@ import re
 
 from merjax.data import sheets
 from merjax.data.sheets import RowError, cell, text
-from merjax.errors import MerjaxError
 
 NAME = "mmew"
 PATTERNS = ("MMEW_Micro_Exp*.xlsx",)
@@ -30,32 +29,23 @@ FRAME_PATTERN = r"(\d+)\.(?:jpg|jpeg|png|bmp)"
 OPTIONS = {"annotation": None}
 
 
-def load(root: str, protocol: str | None = None, **options):
-  """MMEW micro-expression clips (labels = Estimated Emotion, lower case)."""
-  report = sheets.report_of(options)
-  opts = sheets.take_options(options, OPTIONS)
-  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "MMEW", report=report)
-  micro = sheets.find_dir(root, ("Micro_Expression",))
-  if micro is None:
-    raise MerjaxError(f"{root}: no MMEW Micro_Expression folder")
-  folders = {d.lower(): os.path.join(micro, e, d)
-             for e in sorted(os.listdir(micro)) if os.path.isdir(os.path.join(micro, e))
-             for d in os.listdir(os.path.join(micro, e))}
-  rows = sheets.read_sheet(path)
-  cols = sheets.header_columns(path, rows, 1, COLUMNS)
-  clips = sheets.clips_from_rows(
-      path, rows, 1, lambda row, where: _clip(row, cols, folders, micro, where), report)
-  return sheets.filter_protocol(clips, protocol)
+def _clip_folders(path, micro):
+  """Clip name (lower case) -> its folder, over every emotion folder of `micro`."""
+  return {d.lower(): os.path.join(micro, e, d)
+          for e in sorted(os.listdir(micro)) if os.path.isdir(os.path.join(micro, e))
+          for d in os.listdir(os.path.join(micro, e))}
 
 
-def _clip(row, cols, folders, micro, where):
+def _clip(row, where, copy):
+  """The clip of one sheet row; the subject is the Filename's `Sxx` prefix."""
+  cols = copy.cols
   name = text(cell(row, cols["filename"]))
   m = re.match(r"(S\d+)", name, re.IGNORECASE)
   if not m:
     raise RowError(f"Filename '{name}' does not start with a subject (S01-...)")
-  folder = folders.get(name.lower())
+  folder = copy.prepared.get(name.lower())
   if folder is None:
-    raise RowError(f"no clip folder {name} in any emotion folder of {micro}")
+    raise RowError(f"no clip folder {name} in any emotion folder of {copy.frames_dir}")
   return sheets.make_clip(
       dataset=NAME, subject=m.group(1).upper(), clip_id=name,
       label=sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "Estimated Emotion"),
@@ -64,3 +54,14 @@ def _clip(row, cols, folders, micro, where):
       apex=sheets.need_int(cell(row, cols["apex"]), "ApexFrame"),
       offset=sheets.need_int(cell(row, cols["offset"]), "OffsetFrame"),
       aus=sheets.parse_aus(cell(row, cols["aus"])), source=where)
+
+
+SPEC = sheets.SheetDataset(
+    name=NAME, what="MMEW", options=OPTIONS, patterns=PATTERNS,
+    frames={None: ("Micro_Expression",)}, no_frames="no MMEW Micro_Expression folder",
+    columns=COLUMNS, prepare=_clip_folders, clip=_clip)
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """MMEW micro-expression clips (labels = Estimated Emotion, lower case)."""
+  return sheets.load_sheet_dataset(SPEC, root, protocol, **options)

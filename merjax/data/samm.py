@@ -18,12 +18,10 @@ reported; any other apex outside onset..offset is an error.
 
 from __future__ import annotations
 
-import os
 import re
 
 from merjax.data import sheets
 from merjax.data.sheets import RowError, cell, text
-from merjax.errors import MerjaxError
 
 NAME = "samm"
 PATTERNS = ("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_*Micro_FACS_Codes*.xlsx")
@@ -53,43 +51,28 @@ def subject_folder(value) -> str:
 OPTIONS = {"annotation": None, "frames": "raw", "frames_dir": None}
 
 
-def load(root: str, protocol: str | None = None, **options):
-  """SAMM clips (labels = Estimated Emotion, lower case: 'other', 'anger', ...)."""
-  report = sheets.report_of(options)
-  opts = sheets.take_options(options, OPTIONS)
-  kind = opts["frames"]
-  if kind not in FRAMES:
-    raise MerjaxError(f"data.options.frames: samm frames must be 'raw' or 'cropped', "
-                      f"got '{kind}'")
-  path = opts["annotation"] or sheets.one_annotation(root, PATTERNS, "SAMM", report=report)
-  frames_dir = opts["frames_dir"] or sheets.find_dir(root, FRAMES[kind], child=r"\d{3}")
-  if frames_dir is None:
-    raise MerjaxError(f"{root}: no SAMM frame folder ({', '.join(FRAMES[kind])}) "
-                      f"with 3-digit subject folders")
-  rows = sheets.read_sheet(path, SHEET)
-  cols = sheets.header_columns(path, rows, HEADER_ROW, COLUMNS)
-  clips = sheets.clips_from_rows(
-      path, rows, HEADER_ROW, lambda row, where: _clip(row, cols, frames_dir, where, report),
-      report)
-  return sheets.filter_protocol(clips, protocol)
-
-
-def _clip(row, cols, frames_dir, where, report):
-  subject = subject_folder(cell(row, cols["subject"]))
-  name = text(cell(row, cols["filename"]))
-  if not name:
-    raise RowError("Filename is blank")
+def _clip(row, where, copy):
+  """The clip of one MICRO_ONLY row (MEB's apex corrections applied)."""
+  cols = copy.cols
+  subject, name = sheets.subject_and_name(row, cols, subject_folder)
   onset = sheets.need_int(cell(row, cols["onset"]), "Onset Frame")
   apex = sheets.need_int(cell(row, cols["apex"]), "Apex Frame")
   offset = sheets.need_int(cell(row, cols["offset"]), "Offset Frame")
   fixed = APEX_FIXES.get((name, apex))
   if fixed is not None and not onset <= apex <= offset:
-    report.note(f"{where} ({name})", f"apex {apex} outside onset..offset {onset}..{offset}",
-                f"apex set to {fixed} (MEB's correction)")
+    copy.report.note(f"{where} ({name})", f"apex {apex} outside onset..offset {onset}..{offset}",
+                     f"apex set to {fixed} (MEB's correction)")
     apex = fixed
-  label = sheets.check_label(text(cell(row, cols["emotion"])), LABELS, "Estimated Emotion")
-  return sheets.make_clip(
-      dataset=NAME, subject=subject, clip_id=name, label=label,
-      folder=os.path.join(frames_dir, subject, name), pattern=FRAME_PATTERN,
-      onset=onset, apex=apex, offset=offset,
-      aus=sheets.parse_aus(cell(row, cols["aus"])), source=where)
+  return sheets.coded_clip(row, where, copy, dataset=NAME, labels=LABELS, pattern=FRAME_PATTERN,
+                           subject=subject, name=name, onset=onset, apex=apex, offset=offset)
+
+
+SPEC = sheets.SheetDataset(
+    name=NAME, what="SAMM", options=OPTIONS, patterns=PATTERNS, frames=FRAMES,
+    subject_dirs=r"\d{3}", no_frames="no SAMM frame folder ({names}) with 3-digit subject folders",
+    sheet=SHEET, header_row=HEADER_ROW, columns=COLUMNS, clip=_clip)
+
+
+def load(root: str, protocol: str | None = None, **options):
+  """SAMM clips (labels = Estimated Emotion, lower case: 'other', 'anger', ...)."""
+  return sheets.load_sheet_dataset(SPEC, root, protocol, **options)

@@ -1,4 +1,5 @@
-"""Helpers the dataset loaders share: xlsx rows, header lookup, frame folders, problem reports.
+"""Helpers the dataset loaders share: xlsx rows, header lookup, frame folders, problem reports,
+and the one skeleton of the sheet-based loaders (SheetDataset, load_sheet_dataset).
 
 Loaders read xlsx with openpyxl directly (no pandas). Rows are addressed by
 their Excel row number (1-based) in every message.
@@ -6,6 +7,7 @@ their Excel row number (1-based) in every message.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 import logging
@@ -417,6 +419,30 @@ def make_clip(*, dataset: str, subject: str, clip_id: str, label: str, folder: s
               frames=paths, onset=o, apex=a, offset=f, action_units=aus, source=source)
 
 
+
+def subject_and_name(row: tuple, cols: Mapping, subject_folder: Callable) -> tuple[str, str]:
+  """(subject folder, Filename) of a CASME II / SAMM style coding-sheet row: the
+  dataset's `subject_folder` of its "subject" cell, and its "filename" cell
+  (RowError when blank)."""
+  subject = subject_folder(cell(row, cols["subject"]))
+  name = text(cell(row, cols["filename"]))
+  if not name:
+    raise RowError("Filename is blank")
+  return subject, name
+
+
+def coded_clip(row: tuple, where: str, copy: "SheetCopy", *, dataset: str,
+               labels: Iterable[str], pattern: str, subject: str, name: str,
+               onset: int, apex: int | None, offset: int):
+  """The Clip of a CASME II / SAMM style coding-sheet row, whose frames are in
+  <frames folder>/<subject>/<Filename>: label = its "emotion" cell (one of
+  `labels`), action units = its "aus" cell."""
+  label = check_label(text(cell(row, copy.cols["emotion"])), labels, "Estimated Emotion")
+  return make_clip(dataset=dataset, subject=subject, clip_id=name, label=label,
+                   folder=os.path.join(copy.frames_dir, subject, name), pattern=pattern,
+                   onset=onset, apex=apex, offset=offset,
+                   aus=parse_aus(cell(row, copy.cols["aus"])), source=where)
+
 def check_unique(clips: list, report: Report, dataset_file: str):
   """Reports (as errors) clips whose dataset/subject/clip key repeats."""
   seen = {}
@@ -426,3 +452,84 @@ def check_unique(clips: list, report: Report, dataset_file: str):
                    f"duplicate clip {clip.subject}/{clip.clip_id} (also {seen[clip.key]})")
     else:
       seen[clip.key] = clip.source
+
+
+# ----------------------------------------------------------------- sheet loaders
+
+@dataclasses.dataclass(frozen=True)
+class SheetCopy:
+  """What load_sheet_dataset found in one dataset copy, handed to the per-row `clip`."""
+  path: str               # the annotation file
+  frames_dir: str         # the frames folder
+  kind: str | None        # the frames kind (None for a dataset without a `frames` option)
+  cols: dict              # column key -> index ({} for a sheet without header)
+  report: Report
+  prepared: object = None  # what the dataset's `prepare` returned
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetDataset:
+  """How one sheet-based dataset is found and read (see load_sheet_dataset).
+
+  name / what: the dataset in option errors ("casme2") and annotation-file
+    messages ("CASME II").
+  options: the loader's OPTIONS (option -> default): "annotation" always,
+    "frames" (a kind of `frames`) and "frames_dir" where the dataset has them.
+  patterns / prefer: globs of the annotation file, and the file read when
+    several match (sheets.one_annotation).
+  frames: frames kind -> names of the frames folder (the kind None when the
+    dataset has no `frames` option); subject_dirs: a regex some sub-folder of
+    it must match (None: no check); depth: how deep under root it may be.
+  no_frames: the error when there is no frames folder, after "<root>: "; its
+    {names} and {kind} are filled in.
+  sheet / sheet_required: the sheet read (None: the first); when not required,
+    the first one stands in for a missing one.
+  header_row / columns: the header's Excel row (0: no header) and the wanted
+    columns (sheets.header_columns).
+  prepare: (annotation path, frames folder) -> what the rows need besides
+    their sheet (other sheets, a folder map, a counter): SheetCopy.prepared.
+  clip: (row, where, copy) -> the row's Clip, or None for a row a policy
+    leaves out; RowError for an unusable row.
+  """
+  name: str
+  what: str
+  options: Mapping
+  patterns: Sequence[str]
+  frames: Mapping
+  no_frames: str
+  clip: Callable
+  prefer: Sequence[str] = ()
+  subject_dirs: str | None = None
+  depth: int = 3
+  sheet: str | None = None
+  sheet_required: bool = True
+  header_row: int = 1
+  columns: Mapping | None = None
+  prepare: Callable | None = None
+
+
+def load_sheet_dataset(spec: SheetDataset, root: str, protocol: str | None = None, **options):
+  """The clips of the copy under `root` (options as the dataset's `load` takes them):
+  the annotation sheet's rows through `spec.clip`, kept by `protocol` (None: all)."""
+  report = report_of(options)
+  opts = take_options(options, spec.options)
+  kind = opts.get("frames")
+  if kind not in spec.frames:
+    kinds = " or ".join(f"'{k}'" for k in spec.frames)
+    raise MerjaxError(f"data.options.frames: {spec.name} frames must be {kinds}, got '{kind}'")
+  names = spec.frames[kind]
+  path = opts["annotation"] or one_annotation(root, spec.patterns, spec.what, spec.prefer, report)
+  frames_dir = opts.get("frames_dir") or find_dir(root, names, child=spec.subject_dirs,
+                                                  depth=spec.depth)
+  if frames_dir is None:
+    raise MerjaxError(f"{root}: " + spec.no_frames.format(names=", ".join(names), kind=kind))
+  prepared = spec.prepare(path, frames_dir) if spec.prepare else None
+  sheet = spec.sheet
+  if not spec.sheet_required and sheet not in sheet_names(path):
+    sheet = None
+  rows = read_sheet(path, sheet)
+  cols = header_columns(path, rows, spec.header_row, spec.columns) if spec.header_row else {}
+  copy = SheetCopy(path, frames_dir, kind, cols, report, prepared)
+  clips = clips_from_rows(path, rows, spec.header_row,
+                          lambda row, where: spec.clip(row, where, copy), report)
+  return filter_protocol(clips, protocol)

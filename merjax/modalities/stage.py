@@ -34,7 +34,7 @@ from merjax.modalities.normalize import NORMALIZE_MODES
 logger = logging.getLogger(__name__)
 
 # Bump whenever a kernel or the stage changes its output: invalidates caches.
-CODE_VERSION = "merjax-modalities-1"
+CODE_VERSION = "merjax-modalities-2"  # 2: fdp_offsets windows
 
 # Every preprocess key, its default (docs/modalities.md explains each).
 PREPROCESS_DEFAULTS = {
@@ -50,7 +50,6 @@ PREPROCESS_DEFAULTS = {
     "num_frames": None,           # int: resample onset..offset to T frames
     "frames_T": 8,                # T of the `frames` modality when num_frames is None
     "temporal_mode": "linspace",  # "linspace" | "fdp"
-    "temporal_seed": None,        # int: random FDP offset (training), else start 0
     "apex_method": "annotated",   # "annotated" | "middle" | "dc_rois" | "dc_rois_always"
     "normalize": "minmax",        # rank-pooled / difference images
     "flow_normalize": "minmax_channel",  # flow and (u, v, strain) images
@@ -66,7 +65,7 @@ APEX_METHODS = ("annotated", "middle", "dc_rois", "dc_rois_always")
 
 
 # Types of the preprocess keys that are not free-form (data.preprocess.<key>).
-_PREPROCESS_INTS = ("size", "output_size", "num_frames", "frames_T", "temporal_seed",
+_PREPROCESS_INTS = ("size", "output_size", "num_frames", "frames_T",
                     "batch_size", "bucket")
 _PREPROCESS_BOOLS = ("grayscale", "equalize", "face_crop", "align_eyes", "di_apex_in_both")
 _PREPROCESS_NUMBERS = ("face_margin", "provisional_mix")
@@ -77,8 +76,7 @@ def _preprocess_problem(key: str, value) -> str | None:
   if key in _PREPROCESS_INTS:
     if value is None and key not in ("frames_T", "batch_size", "bucket"):
       return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < (
-        0 if key == "temporal_seed" else 1):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
       return f"{value!r} is not a positive integer"
   if key in _PREPROCESS_BOOLS and not isinstance(value, bool):
     return f"{value!r} is not true/false"
@@ -149,13 +147,6 @@ def _segment_length(clip: Clip, cfg) -> int:
   return int(cfg["num_frames"] or (clip.offset - clip.onset + 1))
 
 
-def _rng(clip: Clip, cfg):
-  if cfg["temporal_seed"] is None:
-    return None
-  return np.random.default_rng([int(cfg["temporal_seed"]),
-                                int(hashlib.sha1(clip.key.encode()).hexdigest()[:8], 16)])
-
-
 def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg) -> np.ndarray:
   """Face crop -> grayscale -> resize -> equalise, uint8."""
   f = np.asarray(frames_TxHxWxC)
@@ -192,7 +183,7 @@ def _resample(clip: Clip, cfg, L: int, apex: int | None):
   """(frame indices or None, length, apex) after `num_frames` resampling."""
   if not cfg["num_frames"]:
     return None, L, apex
-  idx = pp.sample_indices(L, int(cfg["num_frames"]), cfg["temporal_mode"], _rng(clip, cfg))
+  idx = pp.sample_indices(L, int(cfg["num_frames"]), cfg["temporal_mode"])
   return idx, len(idx), None if apex is None else pp.nearest_index(idx, apex)
 
 
@@ -204,8 +195,14 @@ def segment_timing(clip: Clip, cfg) -> tuple[int, int | None]:
   return L, apex
 
 
-def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = ()):
-  """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based).
+def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = (),
+                  num_offsets: int = 0):
+  """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based,
+  offset windows T x num_offsets x S x S x C float32 or None).
+
+  With temporal_mode "fdp_offsets" the windows hold every FDP start offset of the
+  whole onset..offset segment (pp.offset_windows; the `frames` modality's output);
+  the segment itself is the offset-0 sampling the other modalities see.
 
   A spotted apex (dc_rois) that leaves a modality of `names` without what it
   needs is a MerjaxError naming the clip (annotated apexes are screened first).
@@ -222,6 +219,9 @@ def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = ()):
     padded = np.zeros((_round_up(L, cfg["bucket"]),) + seg.shape[1:], np.float32)
     padded[:L] = seg
     apex = int(_spot_fn(padded.shape[0])(padded, L))
+  windows = None
+  if cfg["temporal_mode"] == "fdp_offsets" and cfg["num_frames"]:
+    windows = pp.offset_windows(seg, int(cfg["num_frames"]), num_offsets)
   idx, L, apex = _resample(clip, cfg, L, apex)
   if idx is not None:
     seg = seg[idx]
@@ -234,7 +234,7 @@ def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = ()):
                           f"{L}-frame segment; annotate the apex or use another apex_method")
   out = np.zeros((bucket_T,) + seg.shape[1:], np.uint8)
   out[:L] = seg
-  return out, L, apex
+  return out, L, apex, windows
 
 
 def _where(clip: Clip) -> str:
@@ -352,8 +352,9 @@ def _gray_u8(frames_NxHxWxC: np.ndarray) -> np.ndarray:
   return np.asarray(pp.rgb_to_gray(f))[..., 0] if f.shape[-1] == 3 else f[..., 0]
 
 
-def _compute_batch(name, segs, lengths, apexes, firsts, cfg):
-  """One modality for a batch: segs uint8 N x T x S x S x C."""
+def _compute_batch(name, segs, lengths, apexes, firsts, cfg, windows=None):
+  """One modality for a batch: segs uint8 N x T x S x S x C (`windows`: the clips'
+  offset windows under temporal_mode "fdp_offsets")."""
   mod = registry.get(name)
   L = np.asarray(lengths, np.int32)
   a = np.asarray(apexes, np.int32)
@@ -366,6 +367,8 @@ def _compute_batch(name, segs, lengths, apexes, firsts, cfg):
     flow = tvl1_flow_batch(_gray_u8(segs[n, i0]), _gray_u8(segs[n, i1]), **cfg["flow_params"])
     return np.asarray(_flow_image_fn(name, _cfg_json(cfg))(flow))
   if mod.kind == "frames":
+    if windows is not None and windows[0] is not None:
+      return np.stack(windows)                       # N x T x M x S x S x C, NaN-padded
     T = int(cfg["num_frames"] or cfg["frames_T"])
     idx = [pp.sample_indices(int(l), T, "linspace") for l in L]
     return np.stack([s[i] for s, i in zip(segs, idx)]).astype(np.float32) / 255.
@@ -396,6 +399,9 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
     _check_shapes(firsts, clips)
     return {n: _resize_outputs(np.stack(firsts).astype(np.float32) / 255., cfg["output_size"])
             for n in names}
+  # temporal_mode "fdp_offsets": every clip's windows get the most offsets of any clip.
+  num_offsets = max(pp.fdp_num_offsets(c.offset - c.onset + 1, int(cfg["num_frames"] or 1))
+                    for c in clips)
   buckets: dict[int, list[int]] = {}
   for i, c in enumerate(clips):
     buckets.setdefault(_round_up(_segment_length(c, cfg), cfg["bucket"]), []).append(i)
@@ -404,7 +410,7 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
     members = buckets[T]
     for start in range(0, len(members), bs):
       chunk = members[start:start + bs]
-      prepared = [_prepare_clip(clips[i], cfg, T, names) for i in chunk]
+      prepared = [_prepare_clip(clips[i], cfg, T, names, num_offsets) for i in chunk]
       _check_shapes([p[0] for p in prepared], [clips[i] for i in chunk])
       firsts = ([_first_frame(clips[i], cfg) for i in chunk]
                 if any(registry.get(n).kind == "image" for n in names) else None)
@@ -416,7 +422,8 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
       segs = np.stack([p[0] for p in prepared])
       for name in names:
         out = _compute_batch(name, segs, [p[1] for p in prepared],
-                             [p[2] for p in prepared], firsts, cfg)[:len(chunk)]
+                             [p[2] for p in prepared], firsts, cfg,
+                             [p[3] for p in prepared])[:len(chunk)]
         for i, x in zip(chunk, out):
           results[name][i] = x
       done += len(chunk)

@@ -47,7 +47,8 @@ def expected_predictions(config: dict) -> int:
   if config["data"]["folds"] == "loso":
     return options.num_subjects * options.clips_per_subject
   y_N = np.repeat(np.arange(options.num_classes), synthetic.class_counts(options))
-  folds = protocols.split_folds(y_N, config["data"]["test_fraction"], config["train"]["seed"])
+  folds = protocols.split_folds(y_N, config["data"]["test_fraction"], config["train"]["seed"],
+                                rule=config["data"]["split_rule"])
   return int(folds.test_FxN.sum())
 
 
