@@ -24,12 +24,6 @@ LOADERS = {"casme2": casme2, "samm": samm}
 
 def load(root: str, protocol: str | None = None, **options):
   """CASME II then SAMM clips (labels as each loader writes them)."""
-  problems = options.pop("problems", None)
-  collect = options.pop("collect_errors", False)
-  report = sheets.Report(problems, collect)
-  roots, extra = sheets.composite_options(options, LOADERS)
-  clips = []
-  for dataset, module in LOADERS.items():
-    clips += module.load(roots[dataset] or root, problems=report.problems,
-                         collect_errors=collect, **extra[dataset])
+  _, _, parts = sheets.load_parts(root, options, LOADERS)
+  clips = [clip for dataset in LOADERS for clip in parts[dataset]]
   return sheets.filter_protocol(clips, protocol)

@@ -37,7 +37,8 @@ OPTIONS = {"annotation": None, "frames": "raw"}
 
 
 def _naming_rules(path, frames_dir):
-  """({participant number: subject folder}, {video name: 4-digit code}) of the naming-rule sheets."""
+  """({participant number: subject folder}, {video name: 4-digit code}) of the
+  naming-rule sheets."""
   names = sheets.sheet_names(path)
   return (_rule(path, "naming rule1", names, _subject_pair),
           _rule(path, "naming rule2", names, _code_pair))

@@ -61,22 +61,16 @@ def all_subjects(path: str = GT_FILE) -> list[str]:
 
 def load(root: str, protocol: str | None = None, **options):
   """The listed clips, in list order, labelled negative / positive / surprise."""
-  problems = options.pop("problems", None)
-  collect = options.pop("collect_errors", False)
-  report = sheets.Report(problems, collect)
-  roots, extra = sheets.composite_options(options, LOADERS)
   gt = ground_truth()
-  found = {}
-  for dataset, module in LOADERS.items():
-    for clip in module.load(roots[dataset] or root, problems=report.problems,
-                            collect_errors=collect, **extra[dataset]):
-      found[(dataset, clip.subject, clip.clip_id)] = clip
+  report, roots, parts = sheets.load_parts(root, options, LOADERS)
+  found = {(dataset, clip.subject, clip.clip_id): clip
+           for dataset in LOADERS for clip in parts[dataset]}
   clips = []
   for i, (dataset, subject, name, code) in enumerate(gt, 1):
     where = f"megc2019_gt.csv row {i} ({dataset} {subject}/{name})"
     clip = found.get((dataset, subject, name))
     if clip is None:
-      report.error(where, f"clip not found in the {dataset} copy under {roots[dataset] or root}")
+      report.error(where, f"clip not found in the {dataset} copy under {roots[dataset]}")
       continue
     _check_label(clip, code, where, report)
     clips.append(dataclasses.replace(clip, label=CLASSES[code],

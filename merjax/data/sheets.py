@@ -95,6 +95,20 @@ def composite_options(options: Mapping, loaders: Mapping) -> tuple[dict, dict]:
   return roots, extra
 
 
+def load_parts(root: str, options: dict, loaders: Mapping) -> tuple[Report, dict, dict]:
+  """(report, {dataset: its root}, {dataset: its clips}) of a composite loader: each
+  part's loader run on <dataset>_root (default `root`) with <dataset>_options,
+  all sharing the `problems` / `collect_errors` of `options` (sheets.Report)."""
+  problems = options.pop("problems", None)
+  collect = options.pop("collect_errors", False)
+  report = Report(problems, collect)
+  roots, extra = composite_options(options, loaders)
+  roots = {d: given or root for d, given in roots.items()}
+  clips = {d: module.load(roots[d], problems=report.problems, collect_errors=collect, **extra[d])
+           for d, module in loaders.items()}
+  return report, roots, clips
+
+
 # ----------------------------------------------------------------- files
 
 def find_files(root: str, patterns: Sequence[str], depth: int = 3) -> list[str]:
@@ -419,30 +433,6 @@ def make_clip(*, dataset: str, subject: str, clip_id: str, label: str, folder: s
               frames=paths, onset=o, apex=a, offset=f, action_units=aus, source=source)
 
 
-
-def subject_and_name(row: tuple, cols: Mapping, subject_folder: Callable) -> tuple[str, str]:
-  """(subject folder, Filename) of a CASME II / SAMM style coding-sheet row: the
-  dataset's `subject_folder` of its "subject" cell, and its "filename" cell
-  (RowError when blank)."""
-  subject = subject_folder(cell(row, cols["subject"]))
-  name = text(cell(row, cols["filename"]))
-  if not name:
-    raise RowError("Filename is blank")
-  return subject, name
-
-
-def coded_clip(row: tuple, where: str, copy: "SheetCopy", *, dataset: str,
-               labels: Iterable[str], pattern: str, subject: str, name: str,
-               onset: int, apex: int | None, offset: int):
-  """The Clip of a CASME II / SAMM style coding-sheet row, whose frames are in
-  <frames folder>/<subject>/<Filename>: label = its "emotion" cell (one of
-  `labels`), action units = its "aus" cell."""
-  label = check_label(text(cell(row, copy.cols["emotion"])), labels, "Estimated Emotion")
-  return make_clip(dataset=dataset, subject=subject, clip_id=name, label=label,
-                   folder=os.path.join(copy.frames_dir, subject, name), pattern=pattern,
-                   onset=onset, apex=apex, offset=offset,
-                   aus=parse_aus(cell(row, copy.cols["aus"])), source=where)
-
 def check_unique(clips: list, report: Report, dataset_file: str):
   """Reports (as errors) clips whose dataset/subject/clip key repeats."""
   seen = {}
@@ -533,3 +523,27 @@ def load_sheet_dataset(spec: SheetDataset, root: str, protocol: str | None = Non
   clips = clips_from_rows(path, rows, spec.header_row,
                           lambda row, where: spec.clip(row, where, copy), report)
   return filter_protocol(clips, protocol)
+
+
+def subject_and_name(row: tuple, cols: Mapping, subject_folder: Callable) -> tuple[str, str]:
+  """(subject folder, Filename) of a CASME II / SAMM style coding-sheet row: the
+  dataset's `subject_folder` of its "subject" cell, and its "filename" cell
+  (RowError when blank)."""
+  subject = subject_folder(cell(row, cols["subject"]))
+  name = text(cell(row, cols["filename"]))
+  if not name:
+    raise RowError("Filename is blank")
+  return subject, name
+
+
+def coded_clip(row: tuple, where: str, copy: SheetCopy, *, dataset: str,
+               labels: Iterable[str], pattern: str, subject: str, name: str,
+               onset: int, apex: int | None, offset: int):
+  """The Clip of a CASME II / SAMM style coding-sheet row, whose frames are in
+  <frames folder>/<subject>/<Filename>: label = its "emotion" cell (one of
+  `labels`), action units = its "aus" cell."""
+  label = check_label(text(cell(row, copy.cols["emotion"])), labels, "Estimated Emotion")
+  return make_clip(dataset=dataset, subject=subject, clip_id=name, label=label,
+                   folder=os.path.join(copy.frames_dir, subject, name), pattern=pattern,
+                   onset=onset, apex=apex, offset=offset,
+                   aus=parse_aus(cell(row, copy.cols["aus"])), source=where)

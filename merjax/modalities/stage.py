@@ -8,6 +8,12 @@ each requested modality for every clip in batched jitted passes (clips grouped
 by padded segment length), prints progress to stderr and, with `cache_dir`,
 caches each modality in an npz keyed by the dataset fingerprint, the effective
 preprocessing config, the modality name and CODE_VERSION.
+
+Before every modality runs the face step (data.preprocess.face_pipeline,
+docs/faces.md): `align` / `fdp_release` align each clip's frames from
+landmarks (merjax.faces.pipeline: cached per clip, keyed by the detector, its
+version and the face options, with progress), and a clip without a face follows
+face_policy (fail, skip in `screen_clips`, whole_frame), named in the message.
 """
 
 from __future__ import annotations
@@ -59,16 +65,37 @@ PREPROCESS_DEFAULTS = {
     "flow_params": {},            # tvl1_flow keyword arguments
     "batch_size": 16,             # clips per jitted pass (not in the cache key)
     "bucket": 8,                  # segment lengths padded to a multiple (not in key)
+    # The face step (docs/faces.md); face_margin above is its margin too.
+    "face_pipeline": "none",      # "none" | "haar" (= face_crop) | "align" | "fdp_release"
+    "face_detector": "dlib",      # "dlib" (the faces extra) | "mediapipe" (align only)
+    "face_reference": "onset",    # align: landmarks of the onset frame | "mean" over the clip
+    "face_size": None,            # int: aligned side S (None: size, else the face's own side;
+                                  #   fdp_release: 64)
+    "face_crop_size": None,       # int: keep the centre crop of the S x S face (FDP: 72 -> 64)
+    "face_enlarge": 2.5,          # fdp_release: box enlargement
+    "face_border": None,          # None (align: replicate, fdp_release: 128) | "replicate" | 0..255
+    "face_policy": "fail",        # no face: "fail" | "skip" (screen_clips) | "whole_frame"
+    "face_on_cropped": "skip",    # clips of a cropped release: "skip" detection | "detect"
+    "apex_rois": "fractions",     # dc_rois apex RoIs: apex.DEFAULT_ROIS | "landmarks" (align)
 }
 _NOT_IN_KEY = ("batch_size", "bucket")
 APEX_METHODS = ("annotated", "middle", "dc_rois", "dc_rois_always")
+# Keys added with the face step: left out of the cache key at their defaults, so
+# that caches written before them stay valid.
+_FACE_KEYS_NEW = ("face_pipeline", "face_detector", "face_reference", "face_size",
+                  "face_crop_size", "face_enlarge", "face_border", "face_policy",
+                  "face_on_cropped", "apex_rois")
+FACE_CHOICES = {"face_pipeline": ("none", "haar", "align", "fdp_release"),
+                "face_detector": ("dlib", "mediapipe"), "face_reference": ("onset", "mean"),
+                "face_policy": ("fail", "skip", "whole_frame"),
+                "face_on_cropped": ("skip", "detect"), "apex_rois": ("fractions", "landmarks")}
 
 
 # Types of the preprocess keys that are not free-form (data.preprocess.<key>).
 _PREPROCESS_INTS = ("size", "output_size", "num_frames", "frames_T",
-                    "batch_size", "bucket")
+                    "batch_size", "bucket", "face_size", "face_crop_size")
 _PREPROCESS_BOOLS = ("grayscale", "equalize", "face_crop", "align_eyes", "di_apex_in_both")
-_PREPROCESS_NUMBERS = ("face_margin", "provisional_mix")
+_PREPROCESS_NUMBERS = ("face_margin", "provisional_mix", "face_enlarge")
 
 
 def _preprocess_problem(key: str, value) -> str | None:
@@ -85,6 +112,28 @@ def _preprocess_problem(key: str, value) -> str | None:
     return f"{value!r} is not a number"
   if key == "flow_params" and not isinstance(value, Mapping):
     return f"{value!r} is not a group of tvl1_flow keyword arguments"
+  if key == "face_border" and value not in (None, "replicate") and (
+      not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255):
+    return f"{value!r} is not null, 'replicate' or a grey value 0..255"
+  if key in ("face_enlarge",) and isinstance(value, (int, float)) and value <= 0:
+    return f"{value!r} is not positive"
+  return None
+
+
+def _face_problem(cfg) -> str | None:
+  """What is wrong with the face keys together (None: nothing)."""
+  pipeline = cfg["face_pipeline"]
+  if cfg["face_crop"] and pipeline not in ("none", "haar"):
+    return (f"face_crop: true (the Haar crop) and face_pipeline: {pipeline!r} both crop the "
+            f"face; keep one")
+  if pipeline == "fdp_release" and cfg["face_detector"] != "dlib":
+    return "face_detector: fdp_release is dlib's recipe; use face_detector=dlib"
+  if cfg["apex_rois"] == "landmarks" and pipeline != "align":
+    return "apex_rois: 'landmarks' needs face_pipeline=align (the landmarks come from it)"
+  size = cfg["face_size"] or (None if pipeline == "align" else
+                              (64 if pipeline == "fdp_release" else None))
+  if cfg["face_crop_size"] and size and cfg["face_crop_size"] > size:
+    return f"face_crop_size: {cfg['face_crop_size']} exceeds face_size {size}"
   return None
 
 
@@ -96,13 +145,17 @@ def resolve_preprocess(preprocess: Mapping | None) -> dict:
   schema.check_keys(preprocess, PREPROCESS_DEFAULTS, "data.preprocess")
   cfg = {**PREPROCESS_DEFAULTS, **preprocess}
   choices = {"apex_method": APEX_METHODS, "normalize": NORMALIZE_MODES,
-             "flow_normalize": NORMALIZE_MODES, "temporal_mode": pp.TEMPORAL_MODES}
+             "flow_normalize": NORMALIZE_MODES, "temporal_mode": pp.TEMPORAL_MODES,
+             **FACE_CHOICES}
   for key, value in cfg.items():
     problem = _preprocess_problem(key, value)
     if key in choices and value not in choices[key]:
       problem = f"{value!r} is not one of {', '.join(map(repr, choices[key]))}"
     if problem:
       raise MerjaxError(f"data.preprocess.{key}: {problem}")
+  problem = _face_problem(cfg)
+  if problem:
+    raise MerjaxError(f"data.preprocess.{problem}")
   return cfg
 
 
@@ -129,7 +182,8 @@ def dataset_fingerprint(clips: Sequence[Clip]) -> str:
 def cache_key(dataset_fp: str, modality: str, cfg: Mapping, fingerprint: str = "") -> str:
   """sha256 over (dataset fingerprint, modality, effective config, code version,
   caller fingerprint)."""
-  keyed = {k: v for k, v in cfg.items() if k not in _NOT_IN_KEY}
+  keyed = {k: v for k, v in cfg.items() if k not in _NOT_IN_KEY
+           and not (k in _FACE_KEYS_NEW and v == PREPROCESS_DEFAULTS[k])}
   blob = json.dumps({"dataset": dataset_fp, "modality": modality, "preprocess": keyed,
                      "code": CODE_VERSION, "extra": fingerprint},
                     sort_keys=True, default=str)
@@ -147,13 +201,18 @@ def _segment_length(clip: Clip, cfg) -> int:
   return int(cfg["num_frames"] or (clip.offset - clip.onset + 1))
 
 
-def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg) -> np.ndarray:
-  """Face crop -> grayscale -> resize -> equalise, uint8."""
+def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg, face=None, first: int = 0) -> np.ndarray:
+  """Face step (Haar crop, or the clip's alignment `face`: a
+  merjax.faces.pipeline.FaceAlignment, per-frame transforms from segment frame
+  `first`) -> grayscale -> resize -> equalise, uint8."""
   f = np.asarray(frames_TxHxWxC)
-  if cfg["face_crop"]:
+  if cfg["face_crop"] or cfg["face_pipeline"] == "haar":
     f = pp.crop_faces(f, margin=cfg["face_margin"], align_eyes=cfg["align_eyes"],
                       cascade_path=cfg["cascade_path"],
                       eye_cascade_path=cfg["eye_cascade_path"])
+  elif face is not None:
+    from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+    f = faces.apply_alignment(f, face, cfg, first)
   if cfg["grayscale"] and f.shape[-1] == 3:
     f = np.asarray(pp.rgb_to_gray(f))
   if cfg["size"]:
@@ -163,9 +222,20 @@ def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg) -> np.ndarray:
   return f
 
 
-@functools.lru_cache(maxsize=None)
-def _spot_fn(T: int):
-  return jax.jit(lambda f, L: apex_lib.spot_apex(f, L)[0])
+@functools.cache
+def _spot_fn(T: int, rois: tuple | None = None):
+  rois = None if rois is None else {n: tuple(v) for n, v in rois}
+  return jax.jit(lambda f, L: apex_lib.spot_apex(f, L, rois=rois)[0])
+
+
+def _apex_rois(cfg, face) -> tuple | None:
+  """D&C-RoIs of a clip: None (apex.DEFAULT_ROIS fractions), or with apex_rois =
+  landmarks the RoIs of its aligned landmarks, rounded to 1/50 (few compiles)."""
+  if cfg["apex_rois"] != "landmarks" or face is None or face.landmarks is None:
+    return None
+  from merjax.faces import regions  # pylint: disable=import-outside-toplevel
+  rois = regions.dc_rois(face.landmarks, (face.size, face.size))
+  return tuple((n, tuple(round(v * 50) / 50 for v in box)) for n, box in rois.items())
 
 
 def _segment_apex(clip: Clip, cfg, L: int) -> int | None:
@@ -196,7 +266,7 @@ def segment_timing(clip: Clip, cfg) -> tuple[int, int | None]:
 
 
 def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = (),
-                  num_offsets: int = 0):
+                  num_offsets: int = 0, face=None):
   """-> (segment uint8 bucket_T x S x S x C zero-padded, length, apex 0-based,
   offset windows T x num_offsets x S x S x C float32 or None).
 
@@ -206,19 +276,22 @@ def _prepare_clip(clip: Clip, cfg, bucket_T: int, names: Sequence[str] = (),
 
   A spotted apex (dc_rois) that leaves a modality of `names` without what it
   needs is a MerjaxError naming the clip (annotated apexes are screened first).
+  `face`: the clip's FaceAlignment (None: no face step, or the Haar crop).
   """
   frames = clip.read_frames()
   if frames.ndim != 4:
     raise MerjaxError(f"{clip.source or clip.key}: frames must be T x H x W x C, "
                       f"got shape {frames.shape}")
-  seg = _prepare_frames(frames[clip.onset:clip.offset + 1], cfg)
+  seg = _prepare_frames(frames[clip.onset:clip.offset + 1], cfg, face)
   L = seg.shape[0]
   apex = _segment_apex(clip, cfg, L)
   spotted = apex is None
   if spotted:
     padded = np.zeros((_round_up(L, cfg["bucket"]),) + seg.shape[1:], np.float32)
     padded[:L] = seg
-    apex = int(_spot_fn(padded.shape[0])(padded, L))
+    rois = _apex_rois(cfg, face)
+    spot = _spot_fn(padded.shape[0]) if rois is None else _spot_fn(padded.shape[0], rois)
+    apex = int(spot(padded, L))
   windows = None
   if cfg["temporal_mode"] == "fdp_offsets" and cfg["num_frames"]:
     windows = pp.offset_windows(seg, int(cfg["num_frames"]), num_offsets)
@@ -289,7 +362,7 @@ def _reason(clip, role, name, need, L, apex, cfg) -> str:
 
 def screen_clips(clips: Sequence[Clip], inputs: Mapping[str, str],
                  preprocess: Mapping | None, onset_apex_policy: str = "error",
-                 log=None) -> list[int]:
+                 log=None, cache_dir: str | None = None, faces: bool = True) -> list[int]:
   """Indices of the clips to keep under `onset_apex_policy` (data.onset_equals_apex):
 
     error (default): any clip a requested modality cannot use (onset == apex for
@@ -298,13 +371,17 @@ def screen_clips(clips: Sequence[Clip], inputs: Mapping[str, str],
       the modality and how many more there are;
     drop: such clips are left out; `log` gets how many and which.
   Every clip is kept when no requested modality needs motion.
+  With faces (default) and data.preprocess.face_policy = skip, the face step runs
+  on the kept clips (cached in `cache_dir`, and in memory for the stage) and the
+  clips where no face is found are left out too, each named in a warning.
   """
   if onset_apex_policy not in ONSET_APEX_POLICIES:
     raise MerjaxError(f"data.onset_equals_apex: '{onset_apex_policy}' is not one of "
                       f"{', '.join(ONSET_APEX_POLICIES)}")
   bad = unusable_clips(clips, inputs, preprocess)
   if not bad:
-    return list(range(len(clips)))
+    keep = list(range(len(clips)))
+    return _screen_faces(clips, keep, preprocess, log, cache_dir) if faces else keep
   if onset_apex_policy == "error" or len(bad) == len(clips):
     more = f" (and {len(bad) - 1} more of {len(clips)} clips)" if len(bad) > 1 else ""
     if onset_apex_policy == "drop":
@@ -315,7 +392,85 @@ def screen_clips(clips: Sequence[Clip], inputs: Mapping[str, str],
     names = ", ".join(clips[i].key for i in sorted(dropped))
     log(f"data.onset_equals_apex=drop: left out {len(dropped)} of {len(clips)} clips that "
         f"{', '.join(sorted(set(inputs.values())))} cannot use: {names}")
-  return [i for i in range(len(clips)) if i not in dropped]
+  keep = [i for i in range(len(clips)) if i not in dropped]
+  return _screen_faces(clips, keep, preprocess, log, cache_dir) if faces else keep
+
+
+def _screen_faces(clips, keep, preprocess, log, cache_dir) -> list[int]:
+  """`keep` without the clips where no face is found, under face_policy = skip."""
+  cfg = resolve_preprocess(preprocess)
+  from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+  if cfg["face_policy"] != "skip" or not faces.needs_detection(cfg):
+    return keep
+  results = faces.align_clips([clips[i] for i in keep], cfg, _face_cache(cache_dir))
+  missing = [(i, r) for i, r in zip(keep, results, strict=True)
+             if r is not None and r.status == "no_face"]
+  if not missing:
+    return keep
+  if len(missing) == len(keep):
+    raise MerjaxError(f"{faces.no_face_message(clips[missing[0][0]], missing[0][1], cfg)}; "
+                      f"data.preprocess.face_policy=skip would leave none of the {len(keep)} "
+                      f"clips")
+  lines = "; ".join(faces.no_face_message(clips[i], r, cfg) for i, r in missing)
+  msg = (f"data.preprocess.face_policy=skip: left out {len(missing)} of {len(keep)} clips "
+         f"with no face found: {lines}")
+  logger.warning(msg)
+  if log is not None:
+    log(msg)
+  dropped = {i for i, _ in missing}
+  return [i for i in keep if i not in dropped]
+
+
+def _face_cache(cache_dir: str | None) -> str | None:
+  """Where the face step caches its per-clip results: the modality cache folder."""
+  return cache_dir or None
+
+
+def align_faces(clips: Sequence[Clip], cfg, cache_dir: str | None = None) -> list:
+  """Every clip's face step (merjax.faces.pipeline.FaceAlignment; None when the
+  face_pipeline detects nothing) under a resolved config, with face_policy
+  applied: fail raises a MerjaxError naming the first clip (dataset/subject/clip,
+  frame and file) and how many more; whole_frame replaces them by the centre
+  square, each named in a warning; skip raises too (screen_clips leaves them out
+  first)."""
+  from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+  results = faces.align_clips(clips, cfg, _face_cache(cache_dir))
+  missing = [i for i, r in enumerate(results) if r is not None and r.status == "no_face"]
+  if not missing:
+    return results
+  policy = cfg["face_policy"]
+  first = faces.no_face_message(clips[missing[0]], results[missing[0]], cfg)
+  more = f" (and {len(missing) - 1} more of {len(clips)} clips)" if len(missing) > 1 else ""
+  if policy == "fail":
+    raise MerjaxError(f"{first}{more}; data.preprocess.face_policy=skip leaves such clips "
+                      f"out, whole_frame uses the whole frame")
+  if policy == "skip":
+    raise MerjaxError(f"{first}{more}; face_policy=skip: leave such clips out with "
+                      f"stage.screen_clips first (experiment.load_labelled does)")
+  for i in missing:
+    logger.warning(f"[faces] {faces.no_face_message(clips[i], results[i], cfg)}; "
+                   f"face_policy=whole_frame: using the whole frame")
+    results[i] = faces.whole_frame(clips[i], cfg, results[i].frame)
+  return results
+
+
+def face_landmarks(clips: Sequence[Clip], preprocess: Mapping | None,
+                   cache_dir: str | None = None) -> np.ndarray:
+  """float32 N x 68 x 2 reference landmarks of each clip in the staged images'
+  pixel coordinates (after the face step, `size` and `output_size`), for
+  region masks (merjax.faces.regions); NaN for a clip without landmarks (a
+  cropped release, whole_frame). Needs face_pipeline align or fdp_release."""
+  cfg = resolve_preprocess(preprocess)
+  from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+  if not faces.needs_detection(cfg):
+    raise MerjaxError("face_landmarks: data.preprocess.face_pipeline is "
+                      f"{cfg['face_pipeline']!r}; landmarks need align or fdp_release")
+  out = np.full((len(clips), 68, 2), np.nan, np.float32)
+  for n, r in enumerate(align_faces(clips, cfg, cache_dir)):
+    if r is not None and r.landmarks is not None:
+      scale = (cfg["output_size"] or cfg["size"] or r.size) / r.size
+      out[n] = (r.landmarks + 0.5) * scale - 0.5
+  return out
 
 
 def _round_up(n: int, m: int) -> int:
@@ -377,16 +532,23 @@ def _compute_batch(name, segs, lengths, apexes, firsts, cfg, windows=None):
   raise MerjaxError(f"modality '{name}': unknown kind '{mod.kind}'")
 
 
-def _first_frame(clip: Clip, cfg) -> np.ndarray:
+def _first_frame(clip: Clip, cfg, face=None) -> np.ndarray:
   f = clip.read_frames()[0]
+  if face is not None:
+    from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+    f = faces.apply_alignment(f[None], face, cfg)[0]
   if cfg["size"]:
     f = pp.resize_frames_cv2(f[None], int(cfg["size"]))[0]
   return f
 
 
-def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict:
-  """name -> float32 N x ... for every clip, no caching."""
+def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg,
+                       faces: Sequence | None = None) -> dict:
+  """name -> float32 N x ... for every clip, no caching of the modalities.
+  faces: each clip's face step (`align_faces`; computed here when None)."""
   names = list(dict.fromkeys(names))
+  if faces is None:
+    faces = align_faces(clips, cfg)
   for name in names:
     if registry.get(name).provisional:
       msg = (f"[stage] WARNING: '{name}' is a PROVISIONAL merjax interpretation, "
@@ -395,7 +557,7 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
   results = {name: [None] * len(clips) for name in names}
   only_image = all(registry.get(n).kind == "image" for n in names)
   if only_image:
-    firsts = [_first_frame(c, cfg) for c in clips]
+    firsts = [_first_frame(c, cfg, f) for c, f in zip(clips, faces, strict=True)]
     _check_shapes(firsts, clips)
     return {n: _resize_outputs(np.stack(firsts).astype(np.float32) / 255., cfg["output_size"])
             for n in names}
@@ -410,9 +572,9 @@ def compute_modalities(clips: Sequence[Clip], names: Sequence[str], cfg) -> dict
     members = buckets[T]
     for start in range(0, len(members), bs):
       chunk = members[start:start + bs]
-      prepared = [_prepare_clip(clips[i], cfg, T, names, num_offsets) for i in chunk]
+      prepared = [_prepare_clip(clips[i], cfg, T, names, num_offsets, faces[i]) for i in chunk]
       _check_shapes([p[0] for p in prepared], [clips[i] for i in chunk])
-      firsts = ([_first_frame(clips[i], cfg) for i in chunk]
+      firsts = ([_first_frame(clips[i], cfg, faces[i]) for i in chunk]
                 if any(registry.get(n).kind == "image" for n in names) else None)
       # Pad the batch to a power of two (<= batch_size) with copies of its first
       # clip, so that few batch shapes get compiled; the copies are dropped.
@@ -497,9 +659,12 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
   if not clips:
     raise MerjaxError("stage_inputs: no clips")
   cfg = resolve_preprocess(preprocess)
-  screen_clips(clips, inputs, cfg, "error")
+  screen_clips(clips, inputs, cfg, "error", faces=False)
   names = list(dict.fromkeys(inputs.values()))
   arrays, paths = {}, {}
+  from merjax.faces import pipeline as faces  # pylint: disable=import-outside-toplevel
+  if faces.needs_detection(cfg):   # the detector and its version key the cache too
+    fingerprint = f"{fingerprint}|faces:{json.dumps(faces.face_options(cfg), sort_keys=True)}"
   if cache_dir:
     fp = dataset_fingerprint(clips)
     for name in names:
@@ -511,7 +676,11 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
           logger.info(f"[stage] {name}: cached {paths[name]}")
   missing = [n for n in names if n not in arrays]
   if missing:
-    arrays.update(compute_modalities(clips, missing, cfg))
+    if faces.needs_detection(cfg):
+      arrays.update(compute_modalities(clips, missing, cfg,
+                                       faces=align_faces(clips, cfg, cache_dir)))
+    else:
+      arrays.update(compute_modalities(clips, missing, cfg))
     if cache_dir:
       os.makedirs(cache_dir, exist_ok=True)
       for name in missing:

@@ -3,7 +3,6 @@ random translation (the random-crop equivalent at fixed size)."""
 
 from __future__ import annotations
 
-import difflib
 import numbers
 from typing import Any, Mapping
 
@@ -13,6 +12,8 @@ import jax.numpy as jnp
 from merjax.errors import MerjaxError
 
 PREFIX = "train.augment"
+# key -> its default (off).
+DEFAULTS = {"flip": False, "rotate_deg": 0.0, "translate_px": 0.0}
 # key -> what it must be.
 KEYS = {
     "flip": "true/false: horizontal flip with probability 1/2",
@@ -29,12 +30,9 @@ def check_config(config: Mapping[str, Any]) -> None:
   """Checks a `train.augment` group before any data is read: known keys, values of the
   right kind. One-line MerjaxError naming the key and the closest known ones
   (`train.augment.flipp: unknown key; did you mean train.augment.flip?`)."""
+  from merjax.configs import schema  # pylint: disable=import-outside-toplevel
+  schema.check_keys(config, KEYS, PREFIX)
   for key, value in config.items():
-    if key not in KEYS:
-      close = difflib.get_close_matches(key, sorted(KEYS), n=3, cutoff=0.6)
-      hint = (f"did you mean {' or '.join(f'{PREFIX}.{c}' for c in close)}?" if close
-              else f"keys: {', '.join(KEYS)}")
-      raise MerjaxError(f"{PREFIX}.{key}: unknown key; {hint}")
     if key == "flip" and not isinstance(value, bool):
       raise MerjaxError(f"{PREFIX}.flip: {value!r} is not true/false")
     if key == "rotate_deg" and isinstance(value, (list, tuple)):
@@ -71,13 +69,13 @@ def augment_sample(key, x, config: Mapping):
   all frames). config: {"flip": bool, "rotate_deg": max |angle| or a list of
   allowed angles, "translate_px": max shift}; the two strengths may be traced
   scalars."""
+  config = {**DEFAULTS, **config}
   k_flip, k_rot, k_shift = jax.random.split(key, 3)
   frames = x if x.ndim == 4 else x[None]
-  if config.get("flip", False):
+  if config["flip"]:
     flip = jax.random.bernoulli(k_flip)
     frames = jnp.where(flip, frames[:, :, ::-1], frames)
-  rotate = config.get("rotate_deg", 0.0)
-  translate = config.get("translate_px", 0.0)
+  rotate, translate = config["rotate_deg"], config["translate_px"]
   if _enabled(rotate) or _enabled(translate):
     if isinstance(rotate, (list, tuple)):
       choices = jnp.asarray([0.0] + [float(a) for a in rotate])
@@ -94,7 +92,7 @@ def augment_batch(key, batch: Mapping[str, jax.Array], config: Mapping, roles):
   """Augments the arrays of `roles` in a batch, the same transform per sample
   across roles (so apex and flow stay aligned). `config` as `check_config` accepts."""
   check_config(config)
-  if not roles or not any(_enabled(config.get(k, 0)) for k in ("flip", "rotate_deg", "translate_px")):
+  if not roles or not any(_enabled(v) for v in {**DEFAULTS, **config}.values()):
     return dict(batch)
   b = next(iter(batch.values())).shape[0]
   keys = jax.random.split(key, b)

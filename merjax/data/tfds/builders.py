@@ -102,8 +102,8 @@ def instructions(layout: str) -> str:
 
 
 class MerBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-  """Shared builder: subclasses set DATASET (registry name), TITLE, BUILDER_CONFIGS and
-  MANUAL_DOWNLOAD_INSTRUCTIONS."""
+  """Shared builder: `builder` makes the subclasses, which set DATASET (registry name),
+  TITLE, BUILDER_CONFIGS and MANUAL_DOWNLOAD_INSTRUCTIONS."""
   DATASET = ""
   TITLE = ""
   VERSION = tfds.core.Version("1.0.0")
@@ -137,83 +137,46 @@ class MerBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       yield clip.key, example_of(clip, index, label)
 
 
-class Casme2(MerBuilder):
-  """CASME II."""
-  DATASET = "casme2"
-  TITLE = "CASME II"
-  BUILDER_CONFIGS = make_configs(("casme2_5class", "casme2_3class", "fdp_cross3"))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "CASME2-coding-*.xlsx and Cropped/subXX/<Filename>/reg_img{N}.jpg "
-      "(options={'frames': 'raw'}: CASME2_RAW_selected/subXX/<Filename>/img{N}.jpg)")
+def builder(dataset: str, title: str, protocols: tuple[str, ...], layout: str) -> type[MerBuilder]:
+  """The MerBuilder of merjax dataset `dataset`, registered with TFDS under that name:
+  configs "all" and `protocols`, `title` in its messages, `layout` in its instructions."""
+  class Builder(MerBuilder):
+    __doc__ = f"The TFDS builder of {title} (merjax.data.{dataset})."
+    name = dataset
+    DATASET = dataset
+    TITLE = title
+    BUILDER_CONFIGS = make_configs(protocols)
+    MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(layout)
+  # Named as its module attribute (casme_sq: CasmeSq), for reprs and pickling.
+  Builder.__name__ = Builder.__qualname__ = dataset.title().replace("_", "")
+  return Builder
 
 
-class Samm(MerBuilder):
-  """SAMM."""
-  DATASET = "samm"
-  TITLE = "SAMM"
-  BUILDER_CONFIGS = make_configs(
-      ("samm_5class_fdp", "samm_5class_mesti", "samm_3class", "fdp_cross3"))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "SAMM_Micro_FACS_Codes_v2.xlsx (sheet MICRO_ONLY) and "
-      "SAMM/<006>/<Filename>/<006>_<05562>.jpg")
-
-
-class Smic(MerBuilder):
-  """SMIC-HS."""
-  DATASET = "smic"
-  TITLE = "SMIC-HS"
-  BUILDER_CONFIGS = make_configs(("smic_3class",))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "the cropped release HS/s1/micro/{negative,positive,surprise}/s1_ne_01/"
-      "reg_image{6 digits}.bmp, or the extended release SMIC-HS-E_annotation*.xlsx "
-      "with its s01/s01_ne_01/image{N}.bmp folders")
-
-
-class CasmeSq(MerBuilder):
-  """CAS(ME)^2."""
-  DATASET = "casme_sq"
-  TITLE = "CAS(ME)^2"
-  BUILDER_CONFIGS = make_configs(("casme_sq_4class",))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "CAS(ME)^2code_final*.xlsx and rawpic/sXX/XX_<code><name>/img{N}.jpg")
-
-
-class Casme3(MerBuilder):
-  """CAS(ME)^3 Part A."""
-  DATASET = "casme3"
-  TITLE = "CAS(ME)^3 Part A"
-  BUILDER_CONFIGS = make_configs(("casme3_7class", "casme3_3class"))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx and spNO.X/<letter>/color/<N>.jpg")
-
-
-class Mmew(MerBuilder):
-  """MMEW."""
-  DATASET = "mmew"
-  TITLE = "MMEW"
-  BUILDER_CONFIGS = make_configs(("mmew_6class",))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "MMEW_Micro_Exp.xlsx and Micro_Expression/<emotion>/<clip>/<N>.jpg")
-
-
-class Megc2019(MerBuilder):
-  """MEGC2019 composite (SMIC-HS + CASME II + SAMM, the official 442-clip list)."""
-  DATASET = "megc2019"
-  TITLE = "MEGC2019 composite"
-  BUILDER_CONFIGS = make_configs(("megc2019_3class",))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "the CASME II, SAMM and SMIC-HS copies side by side, each in its own layout "
-      "(options casme2_root / samm_root / smic_root point elsewhere)")
-
-
-class Casme2Samm(MerBuilder):
-  """CASME II + SAMM (FDP's cross-dataset Table 8; clips keep their own dataset name)."""
-  DATASET = "casme2_samm"
-  TITLE = "CASME II + SAMM"
-  BUILDER_CONFIGS = make_configs(("fdp_cross3",))
-  MANUAL_DOWNLOAD_INSTRUCTIONS = instructions(
-      "the CASME II and SAMM copies side by side, each in its own layout "
-      "(options casme2_root / samm_root point elsewhere)")
+Casme2 = builder("casme2", "CASME II", ("casme2_5class", "casme2_3class", "fdp_cross3"),
+                 "CASME2-coding-*.xlsx and Cropped/subXX/<Filename>/reg_img{N}.jpg "
+                 "(options={'frames': 'raw'}: CASME2_RAW_selected/subXX/<Filename>/img{N}.jpg)")
+Samm = builder("samm", "SAMM",
+               ("samm_5class_fdp", "samm_5class_mesti", "samm_3class", "fdp_cross3"),
+               "SAMM_Micro_FACS_Codes_v2.xlsx (sheet MICRO_ONLY) and "
+               "SAMM/<006>/<Filename>/<006>_<05562>.jpg")
+Smic = builder("smic", "SMIC-HS", ("smic_3class",),
+               "the cropped release HS/s1/micro/{negative,positive,surprise}/s1_ne_01/"
+               "reg_image{6 digits}.bmp, or the extended release SMIC-HS-E_annotation*.xlsx "
+               "with its s01/s01_ne_01/image{N}.bmp folders")
+CasmeSq = builder("casme_sq", "CAS(ME)^2", ("casme_sq_4class",),
+                  "CAS(ME)^2code_final*.xlsx and rawpic/sXX/XX_<code><name>/img{N}.jpg")
+Casme3 = builder("casme3", "CAS(ME)^3 Part A", ("casme3_7class", "casme3_3class"),
+                 "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx and spNO.X/<letter>/color/<N>.jpg")
+Mmew = builder("mmew", "MMEW", ("mmew_6class",),
+               "MMEW_Micro_Exp.xlsx and Micro_Expression/<emotion>/<clip>/<N>.jpg")
+# SMIC-HS + CASME II + SAMM, the official 442-clip list.
+Megc2019 = builder("megc2019", "MEGC2019 composite", ("megc2019_3class",),
+                   "the CASME II, SAMM and SMIC-HS copies side by side, each in its own layout "
+                   "(options casme2_root / samm_root / smic_root point elsewhere)")
+# FDP's cross-dataset Table 8; clips keep their own dataset name.
+Casme2Samm = builder("casme2_samm", "CASME II + SAMM", ("fdp_cross3",),
+                     "the CASME II and SAMM copies side by side, each in its own layout "
+                     "(options casme2_root / samm_root point elsewhere)")
 
 
 BUILDERS = {b.DATASET: b for b in (Casme2, Samm, Smic, CasmeSq, Casme3, Mmew, Megc2019,
