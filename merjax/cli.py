@@ -13,7 +13,7 @@ import argparse
 import errno
 import logging
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from merjax.errors import MerjaxError
 

@@ -11,7 +11,8 @@ import ast
 import copy
 import importlib
 import json
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from merjax.configs import schema
 from merjax.errors import MerjaxError

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import math
 import os
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import numpy as np
@@ -167,7 +167,7 @@ class Plan:
   inner_dir: Callable[[int], str] | None = None
 
   @classmethod
-  def single(cls, workdir: str) -> "Plan":
+  def single(cls, workdir: str) -> Plan:
     return cls([{}], [[0]], [], [], lambda c: workdir)
 
 

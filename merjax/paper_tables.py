@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from merjax import config as config_lib
 from merjax import experiment
@@ -45,7 +45,7 @@ def row_configs(module, dataset: str | None, extra: Sequence[str] = (),
     if overrides is None:
       rows.append((name, None, paper))
       continue
-    base = row[3] if len(row) > 3 else getattr(module, "BASE")
+    base = row[3] if len(row) > 3 else module.BASE
     config = config_lib.load_config(base)
     if dataset:
       config["data"]["dataset"] = dataset

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

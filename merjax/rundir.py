@@ -16,6 +16,7 @@ combination (combo_NNN/), inner/ and nested/ (merjax/sweep.py).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import hashlib
@@ -23,7 +24,7 @@ import json
 import os
 import shutil
 import socket
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -131,10 +132,8 @@ class RunLock:
   def release(self) -> None:
     if self.held:
       self.held = False
-      try:
+      with contextlib.suppress(FileNotFoundError):
         os.remove(self.path)
-      except FileNotFoundError:
-        pass
 
 
 # ---------------------------------------------------------------- fingerprint

@@ -26,7 +26,7 @@ import itertools
 import json
 import logging
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

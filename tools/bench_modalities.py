@@ -35,8 +35,8 @@ import numpy as np
 _TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(_TOOLS), _TOOLS]
 
-import bench_modalities_flow as flow_bench  # pylint: disable=wrong-import-position
-from merjax.modalities import flow, preprocess, rank_pooling  # pylint: disable=wrong-import-position
+import bench_modalities_flow as flow_bench  # noqa: E402
+from merjax.modalities import flow, preprocess, rank_pooling  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> tuple[float, float]:

@@ -52,7 +52,7 @@ class EpochClock(strategies.Progress):
   """Records when each epoch of each group ends."""
 
   def __init__(self, epochs):
-    super().__init__(1, epochs, stream=open(os.devnull, "w"))
+    super().__init__(1, epochs)
     self.ends: list[tuple[int, int, float]] = []
 
   def epoch(self, group, epoch, loss, group_start, force=False):

@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from merjax.errors import MerjaxError
 

@@ -22,7 +22,7 @@ Class orders (the integer codes):
 from __future__ import annotations
 
 import collections
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from merjax.data.protocols import LabelProtocol, identity_protocol
 from merjax.data.records import Clip

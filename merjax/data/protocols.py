@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class Folds:
   def __len__(self):
     return len(self.names)
 
-  def select(self, indices: Sequence[int]) -> "Folds":
+  def select(self, indices: Sequence[int]) -> Folds:
     """The sub-collection of folds at `indices`."""
     idx = np.asarray(indices, int)
     return dataclasses.replace(self, names=tuple(self.names[i] for i in idx),

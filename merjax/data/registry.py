@@ -13,7 +13,7 @@ one dispatch from a config's `data` group to a loader.
 from __future__ import annotations
 
 import importlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from merjax.configs import schema
 from merjax.errors import MerjaxError

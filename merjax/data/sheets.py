@@ -13,7 +13,7 @@ import fnmatch
 import logging
 import os
 import re
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from merjax.errors import MerjaxError
 
@@ -159,7 +159,7 @@ def _walk(root: str, depth: int):
 
 
 def one_annotation(root: str, patterns: Sequence[str], what: str,
-                   prefer: Sequence[str] = (), report: "Report | None" = None) -> str:
+                   prefer: Sequence[str] = (), report: Report | None = None) -> str:
   """The single annotation file matching `patterns` (or the first of `prefer`).
 
   When several match and one is preferred, the choice is logged and noted in

@@ -16,7 +16,7 @@ depends only on (seed, subject index), a clip only on (seed, subject, clip).
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

@@ -8,7 +8,7 @@ is made up (or, for MEGC2019, the published ID list with invented frames).
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -10,7 +10,8 @@ m = 4 -> 2.309, p = 1.046e-2; m = 5 -> 2.611, p = 4.512e-3 (the values in Tables
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -24,7 +24,8 @@ import dataclasses
 import json
 import math
 import os
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
+from collections.abc import Sequence
 
 import numpy as np
 

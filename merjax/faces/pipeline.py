@@ -91,9 +91,10 @@ class FaceAlignment:
 
 
 def face_options(cfg) -> dict:
-  """The face keys of a resolved preprocess config, plus the detector's identity
-  and version (None when no detection runs)."""
-  opts = {k: cfg[k] for k in FACE_KEYS}
+  """What a clip's face step depends on: the face keys of a resolved preprocess
+  config (less face_policy and face_on_cropped, which only pick what to do with
+  the result), `size`, the detector's version and FACES_VERSION."""
+  opts = {k: cfg[k] for k in FACE_KEYS if k not in ("face_policy", "face_on_cropped")}
   opts["size"] = cfg["size"]
   if needs_detection(cfg):
     name = "dlib" if cfg["face_pipeline"] == "fdp_release" else cfg["face_detector"]

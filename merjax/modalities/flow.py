@@ -170,7 +170,7 @@ def _batcher_pairs(n):
   return pairs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _selection_pairs(n, rank):
   """The comparators of the n-sorter that the output at `rank` depends on."""
   needed, kept = {rank}, []

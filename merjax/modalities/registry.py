@@ -18,7 +18,7 @@ to be more than zeros or a constant (`Needs`): the stage refuses (or, with the
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 from merjax.modalities import differences, provisional, rank_pooling, strain
 

@@ -4,7 +4,8 @@ random translation (the random-crop equivalent at fixed size)."""
 from __future__ import annotations
 
 import numbers
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp

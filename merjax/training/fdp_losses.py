@@ -7,7 +7,7 @@ input frames, so target and input always agree.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp

@@ -12,7 +12,8 @@ separate program.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import jax.numpy as jnp
 

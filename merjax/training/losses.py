@@ -7,7 +7,8 @@ import difflib
 import functools
 import importlib
 import numbers
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp

@@ -15,7 +15,7 @@ TINY = syn.SyntheticConfig(num_subjects=3, clips_per_subject=4, size=48,
                            min_frames=8, max_frames=12)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _make(config: syn.SyntheticConfig):
   return syn.make_synthetic(config)
 

@@ -57,7 +57,7 @@ def _epe(a_HxWx2, b_HxWx2, margin=0):
   return float(d_HxW.mean())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pair_128():
   return _pair(128, 128, amp=3.0)
 

@@ -257,7 +257,7 @@ def convert(state: Mapping[str, np.ndarray], variables: Mapping, converter: Conv
       entry = (path, f"{got} vs model {shape}")
       (report.skipped if leaf.optional else report.mismatched).append(entry)
       continue
-    out[path] = a.astype(np.asarray(target).dtype if hasattr(target, "dtype") else a.dtype)
+    out[path] = a.astype(getattr(target, "dtype", a.dtype))
     report.loaded.append(path)
   other_keys = {k for p, (part, leaf) in other.items() if leaf is not None and p not in mapped
                 for k in leaf.keys}
