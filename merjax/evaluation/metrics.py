@@ -16,7 +16,7 @@ import numpy as np
 
 from merjax.errors import MerjaxError
 
-SCALAR_KEYS = ("acc", "uf1", "uar", "war", "macro_precision")
+SCALAR_KEYS = ("acc", "uf1", "uar", "war", "wf1", "macro_precision")
 
 
 def _as_labels(values_N, name: str) -> np.ndarray:
@@ -112,6 +112,7 @@ def metrics_from_confusion(confusion_KK: np.ndarray) -> dict:
       "uf1": float(np.mean(s["f1"][s["seen"]])),
       "uar": float(np.mean(s["recall"][s["in_labels"]])),
       "war": acc,
+      "wf1": float(np.sum(np.where(s["in_labels"], s["f1"], 0.0) * s["support"]) / n),
       "macro_precision": float(np.mean(s["precision"][s["seen"]])),
       "per_class": per_class,
       "confusion": cm.tolist(),
@@ -124,6 +125,8 @@ def classification_metrics(y_true_N, y_pred_N, num_classes: int) -> dict:
   Keys:
     acc: correct / N.
     war: weighted average recall = sum_k support_k * recall_k / N = acc
+    wf1: weighted F1 = sum_k support_k * F1_k / N (scikit-learn's average="weighted",
+      what the FDP release reports)
       (kept as its own key because papers report it under that name).
     uar: mean recall TP_k / support_k over classes present in y_true.
     uf1: mean F1_k = 2TP_k / (2TP_k + FP_k + FN_k) over classes present in
@@ -141,5 +144,5 @@ def classification_metrics(y_true_N, y_pred_N, num_classes: int) -> dict:
 
 
 def scalar_metrics(metrics: dict) -> dict:
-  """Only the scalar keys (acc, uf1, uar, war, macro_precision)."""
+  """Only the scalar keys (acc, uf1, uar, war, wf1, macro_precision)."""
   return {k: metrics[k] for k in SCALAR_KEYS}

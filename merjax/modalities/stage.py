@@ -414,9 +414,7 @@ def _screen_faces(clips, keep, preprocess, log, cache_dir) -> list[int]:
   lines = "; ".join(faces.no_face_message(clips[i], r, cfg) for i, r in missing)
   msg = (f"data.preprocess.face_policy=skip: left out {len(missing)} of {len(keep)} clips "
          f"with no face found: {lines}")
-  logger.warning(msg)
-  if log is not None:
-    log(msg)
+  (log or logger.warning)(msg)
   dropped = {i for i, _ in missing}
   return [i for i in keep if i not in dropped]
 

@@ -136,3 +136,16 @@ def test_json_serialisable_python_types():
 def test_bad_input_raises(y_true, y_pred, k):
   with pytest.raises(MerjaxError):
     M.classification_metrics(y_true, y_pred, k)
+
+
+def test_weighted_f1_by_hand():
+  """wf1 = sum_k support_k * F1_k / N: the three-class case above, (4*.75 + 2*.5 + 2*.5) / 8,
+  and a class never predicted counting its support with F1 0 (scikit-learn's zero_division=0)."""
+  m = M.classification_metrics([0, 0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 2, 2, 0], 3)
+  assert m["wf1"] == pytest.approx((4 * 0.75 + 2 * 0.5 + 2 * 0.5) / 8)
+  # true 0 0 1 1 1 / pred 0 0 0 0 0: F1 [2*2/(4+3), 0]; weights [2, 3]
+  m = M.classification_metrics([0, 0, 1, 1, 1], [0, 0, 0, 0, 0], 2)
+  assert m["wf1"] == pytest.approx(2 * (4 / 7) / 5)
+  # A class predicted but absent from the labels weighs nothing.
+  m = M.classification_metrics([0, 0], [0, 1], 2)
+  assert m["wf1"] == pytest.approx(2 * (2 / 3) / 2)
