@@ -1,6 +1,8 @@
 """Validates a dataset copy without training.
 
   python -m experiments.check_data --dataset NAME --root DIR [--protocol NAME] [--json] [--no-read]
+      [--faces [--face-pipeline align|fdp_release] [--face-reference onset|mean]
+       [--face-detector dlib|mediapipe] [--face-on-cropped skip|detect]]
 
 Finds the annotation file (and says which one it read when there are several),
 checks every clip's frames (existence, and with reading on, that each file
@@ -11,6 +13,12 @@ their apex (motion modalities refuse them unless data.onset_equals_apex=drop).
 Exit status 0 when the copy is usable (no error, at least one sample, two
 subjects), 1 otherwise; a NOT usable verdict always lists why. For
 --dataset manifest, --root is the manifest CSV; for synthetic it is ignored.
+
+--faces runs the face step (merjax.faces; the `faces` extra) on every clip the
+protocol keeps and lists each clip where no face is found (dataset/subject/clip,
+frame and file) with what data.preprocess.face_policy would do; these do not make
+the copy unusable (the policy decides). Clips of a cropped release are not
+detected unless --face-on-cropped detect.
 """
 
 from __future__ import annotations
@@ -30,9 +38,14 @@ ONSET_IS_APEX = ("motion modalities (differences, flow, dynamic images) refuse i
                  "data.onset_equals_apex=drop leaves it out")
 
 
+NO_FACE = ("data.preprocess.face_policy decides: fail stops the run, skip leaves the clip "
+           "out, whole_frame uses the whole frame")
+
+
 def check(dataset: str, root: str, protocol: str | None = None, read: bool = True,
-          **options) -> tuple[dict, bool]:
-  """(summary dict as --json prints it, usable?)."""
+          faces: dict | None = None, **options) -> tuple[dict, bool]:
+  """(summary dict as --json prints it, usable?). faces: data.preprocess face keys
+  to run the face step with (None: no face check)."""
   problems: list[dict] = []
   result = {"dataset": dataset, "protocol": protocol or DEFAULT_PROTOCOL.get(dataset),
             "samples": 0, "subjects": 0,
@@ -48,6 +61,8 @@ def check(dataset: str, root: str, protocol: str | None = None, read: bool = Tru
     proto = protocol_for(data_cfg, clips)
     result["protocol"] = proto.name
     kept, y, dropped = proto.apply(clips)
+    if faces is not None:
+      result["faces"] = _check_faces(kept, faces, problems)
   except MerjaxError as e:
     problems.append({"where": f"{dataset} copy", "what": str(e), "action": FATAL})
     return result, False
@@ -81,6 +96,24 @@ def _note_onset_is_apex(clips, problems):
                        "what": f"onset == apex (frame {clip.onset})", "action": ONSET_IS_APEX})
 
 
+def _check_faces(clips, face_keys, problems) -> dict:
+  """Runs the face step on every clip; a problem per clip without a face.
+  Returns the counts {clips, aligned, no_face, cropped}."""
+  from merjax.faces import pipeline  # pylint: disable=import-outside-toplevel
+  from merjax.modalities import stage  # pylint: disable=import-outside-toplevel
+  cfg = stage.resolve_preprocess({"face_pipeline": "align", **face_keys})
+  results = pipeline.align_clips(clips, cfg)
+  counts = {"clips": len(clips), "aligned": 0, "no_face": 0, "cropped": 0}
+  for clip, r in zip(clips, results, strict=True):
+    status = "aligned" if r is None else r.status
+    counts[status if status in counts else "aligned"] += 1
+    if status == "no_face":
+      problems.append({"where": pipeline.where(clip, r.frame),
+                       "what": f"no face found ({cfg['face_detector']} detector, "
+                               f"face_pipeline={cfg['face_pipeline']})", "action": NO_FACE})
+  return counts
+
+
 def _check_frames(clips, problems):
   """Decodes every frame file; one problem per clip with unreadable frames or a
   frame of another size than the clip's others."""
@@ -112,6 +145,10 @@ def _print(result, usable):
   if result.get("per_subject"):
     w("per subject: " + ", ".join(f"{s} {n}" for s, n in result["per_subject"].items()))
   w("LOSO skips (no samples left): " + (", ".join(result["skipped_subjects"]) or "none"))
+  if "faces" in result:
+    f = result["faces"]
+    w(f"faces: {f['aligned']} of {f['clips']} clips aligned, {f['no_face']} without a face, "
+      f"{f['cropped']} from a cropped release (not detected)")
   w(f"problems: {len(result['problems'])}")
   for p in result["problems"]:
     w(f"  {p['where']}: {p['what']} -> {p['action']}")
@@ -125,10 +162,25 @@ def main(argv=None) -> int:
   parser.add_argument("--protocol", default=None)
   parser.add_argument("--json", action="store_true")
   parser.add_argument("--no-read", action="store_true", help="check frame files exist, don't decode")
+  parser.add_argument("--faces", action="store_true", help="run the face step, list clips "
+                      "without a face")
+  parser.add_argument("--face-pipeline", default="align", choices=("align", "fdp_release"))
+  parser.add_argument("--face-reference", default="onset", choices=("onset", "mean"))
+  parser.add_argument("--face-detector", default="dlib", choices=("dlib", "mediapipe"))
+  parser.add_argument("--face-on-cropped", default="skip", choices=("skip", "detect"))
   args = parser.parse_args(argv)
-  result, usable = check(args.dataset, args.root, args.protocol, read=not args.no_read)
+  faces = None
+  if args.faces:
+    faces = {"face_pipeline": args.face_pipeline, "face_reference": args.face_reference,
+             "face_detector": args.face_detector, "face_on_cropped": args.face_on_cropped}
+    import logging  # pylint: disable=import-outside-toplevel
+    from merjax import cli  # pylint: disable=import-outside-toplevel
+    cli.configure_logging(logging.INFO)    # the face step's progress on stderr
+  result, usable = check(args.dataset, args.root, args.protocol, read=not args.no_read,
+                         faces=faces)
   if args.json:
     keys = ("dataset", "protocol", "samples", "subjects", "classes", "skipped_subjects", "problems")
+    keys += ("faces",) if "faces" in result else ()
     print(json.dumps({k: result[k] for k in keys}, indent=1))
   else:
     _print(result, usable)
