@@ -86,7 +86,9 @@ def draw(clips, results, images, cfg, path):
       if res.landmarks is not None:
         lm = align_lib.apply(back, res.landmarks)
         ax.scatter(lm[:, 0], lm[:, 1], s=1.5, color="lime")
-      shown = faces_lib.apply_alignment(np.stack([onset, apex]), res, cfg)
+      shown = [faces_lib.apply_alignment(onset[None], res, cfg, 0)[0],
+               faces_lib.apply_alignment(apex[None], res, cfg,
+                                         clip.apex_or_middle - clip.onset)[0]]
       _show(axes[r, 1], shown[0], cols[1] if r == 0 else None)
       _show(axes[r, 2], shown[1], cols[2] if r == 0 else None)
       if res.landmarks is not None:

@@ -57,7 +57,7 @@ def load_labelled(data_cfg: Mapping, log=logger.info):
   clips = data_registry.load_clips(data_cfg)
   protocol, clips, y_N, dropped = labels.apply_protocol(data_cfg, clips, log)
   keep = screen_clips(clips, data_cfg["inputs"], data_cfg["preprocess"],
-                      data_cfg["onset_equals_apex"], log)
+                      data_cfg["onset_equals_apex"], log, cache_dir=modality_cache_dir(data_cfg))
   if len(keep) < len(clips):
     clips, y_N = [clips[i] for i in keep], np.asarray(y_N)[keep]
   if not clips:

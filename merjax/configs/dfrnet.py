@@ -27,7 +27,8 @@ def get_config():
       inputs={"spatial": "apex", "temporal": "flow_strain_dfrnet", "diff": "onset_apex_diff"},
       standardize=True,              # per fold, per channel, training samples only
       synthetic={"num_classes": 3})  # synthetic stand-in for the 3-class MEGC task
-  config["data"]["preprocess"].update(size=SIZE, grayscale=False, apex_method="dc_rois")
+  config["data"]["preprocess"].update(size=SIZE, grayscale=False, apex_method="dc_rois",
+                                      face_pipeline="align")  # "cropped and resized faces"
   config["train"].update(
       epochs=100, batch_size=32,
       optimizer={"name": "adam", "learning_rate": 1e-5, "weight_decay": 0.0},

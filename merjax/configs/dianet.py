@@ -38,6 +38,7 @@ def get_config():
       inputs={"di_onset": "di_onset", "di_offset": "di_offset"},
       standardize=True)
   config["data"]["preprocess"].update(size=SIZE, grayscale=False, num_frames=32,
+                                      face_pipeline="align",  # ours: the paper has no face step
                                       temporal_mode="linspace", di_apex_in_both=True,
                                       normalize="minmax")
   config["train"].update(

@@ -37,7 +37,9 @@ def get_config():
   config["model"] = {"name": "fdp"}
   config["data"]["inputs"] = {"frames": "frames"}
   config["data"]["preprocess"].update(size=SIZE, grayscale=False, num_frames=T,
-                                      temporal_mode="fdp_offsets")
+                                      temporal_mode="fdp_offsets",
+                                      # §4.1.3: faces aligned to 72 x 72, cropped to 64.
+                                      face_pipeline="align", face_size=72, face_crop_size=64)
   config["train"].update(
       epochs=100, batch_size=36,
       optimizer={"name": "adam", "learning_rate": 1e-4, "weight_decay": 0.0},

@@ -27,7 +27,8 @@ def get_config():
   config["model"] = {"name": "fdp_release"}
   config["data"]["inputs"] = {"frames": "frames"}
   config["data"]["preprocess"].update(size=SIZE, grayscale=True, num_frames=T,
-                                      temporal_mode="fdp")
+                                      temporal_mode="fdp",
+                                      face_pipeline="fdp_release")  # the release's dlib recipe
   config["train"].update(
       total_steps=STEPS, batch_size=BATCH,
       optimizer={"name": "adam", "learning_rate": 1e-4, "weight_decay": 1e-3},

@@ -27,7 +27,7 @@ def mesti_training(config, size: int = SIZE, grayscale: bool = False):
   """The paper's input and training (§III-C4), shared by every MESTI-paper config."""
   config["data"]["inputs"] = {"image": "mesti"}
   config["data"]["preprocess"].update(size=size, grayscale=grayscale, equalize=True,
-                                      face_crop=False, apex_method="annotated",
+                                      face_pipeline="align", apex_method="annotated",
                                       normalize="minmax")
   config["train"].update(
       epochs=50, batch_size=32,

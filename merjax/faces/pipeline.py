@@ -13,7 +13,8 @@ Policies (data.preprocess.face_policy) for a clip where no face is found:
   skip: the clip is left out by `stage.screen_clips`, with a warning naming it;
   whole_frame: the frame's centre square is used, with a warning naming it.
 Clips of a dataset's cropped release (CASME II `Cropped/`, SAMM `SAMM_CROP`, SMIC
-`SMIC_all_cropped`, CAS(ME)^2 `cropped/`, `reg_*` files) are not detected when
+`SMIC_all_cropped`, CAS(ME)^2 `cropped/`, `reg_*` files), of the synthetic dataset
+(drawn face crops) and one-frame manifest rows are not detected when
 face_on_cropped = skip (default): their frames are only resized to the face size.
 """
 
@@ -54,9 +55,17 @@ def cropped_folders() -> frozenset:
                    + casme_sq.FRAMES["cropped"] + ("SMIC_all_cropped",))
 
 
+# Datasets whose clips are face crops by construction (merjax.data.synthetic draws them).
+CROPPED_DATASETS = ("synthetic",)
+
+
 def ships_cropped_faces(clip: Clip) -> bool:
-  """Whether the clip's frame files come from a cropped-face release (a folder of
-  `cropped_folders()` on their path, or `reg_*` file names: CASME II, SMIC)."""
+  """Whether the clip's frames are face crops already: a cropped-face release (a
+  folder of `cropped_folders()` on the frame files' path, or `reg_*` file names:
+  CASME II, SMIC), a dataset of CROPPED_DATASETS, or a one-frame clip (a manifest
+  row holding a precomputed image)."""
+  if clip.dataset in CROPPED_DATASETS or clip.num_frames == 1:
+    return True
   if isinstance(clip.frames, np.ndarray) or not clip.frames:
     return False
   path = os.path.normpath(clip.frames[0])
@@ -66,7 +75,7 @@ def ships_cropped_faces(clip: Clip) -> bool:
 
 def needs_detection(cfg) -> bool:
   """Whether the face step detects landmarks (face_pipeline align / fdp_release)."""
-  return cfg["face_pipeline"] in ("align", "fdp_release")
+  return cfg.get("face_pipeline", "none") in ("align", "fdp_release")
 
 
 @dataclasses.dataclass

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -206,7 +206,7 @@ def _prepare_frames(frames_TxHxWxC: np.ndarray, cfg, face=None, first: int = 0) 
   merjax.faces.pipeline.FaceAlignment, per-frame transforms from segment frame
   `first`) -> grayscale -> resize -> equalise, uint8."""
   f = np.asarray(frames_TxHxWxC)
-  if cfg["face_crop"] or cfg["face_pipeline"] == "haar":
+  if cfg["face_crop"] or cfg.get("face_pipeline") == "haar":
     f = pp.crop_faces(f, margin=cfg["face_margin"], align_eyes=cfg["align_eyes"],
                       cascade_path=cfg["cascade_path"],
                       eye_cascade_path=cfg["eye_cascade_path"])
@@ -231,7 +231,7 @@ def _spot_fn(T: int, rois: tuple | None = None):
 def _apex_rois(cfg, face) -> tuple | None:
   """D&C-RoIs of a clip: None (apex.DEFAULT_ROIS fractions), or with apex_rois =
   landmarks the RoIs of its aligned landmarks, rounded to 1/50 (few compiles)."""
-  if cfg["apex_rois"] != "landmarks" or face is None or face.landmarks is None:
+  if cfg.get("apex_rois") != "landmarks" or face is None or face.landmarks is None:
     return None
   from merjax.faces import regions  # pylint: disable=import-outside-toplevel
   rois = regions.dc_rois(face.landmarks, (face.size, face.size))
@@ -483,7 +483,7 @@ def _cfg_json(cfg) -> str:
   return json.dumps(cfg, sort_keys=True, default=str)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _segment_fn(name: str, cfg_json: str):
   cfg = json.loads(cfg_json)
   fn = registry.get(name).fn
@@ -493,7 +493,7 @@ def _segment_fn(name: str, cfg_json: str):
   return jax.jit(jax.vmap(one))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flow_image_fn(name: str, cfg_json: str):
   cfg = json.loads(cfg_json)
   fn = registry.get(name).fn

@@ -152,3 +152,24 @@ def test_manifest_and_synthetic(tmp_path, capsys):
                          "(also row 3)", "action": "error: not usable"}
   code, out = run(capsys, "--dataset", "synthetic", "--root", "-", "--json")
   assert code == 0 and json.loads(out)["protocol"] == "synthetic"
+
+
+def test_faces_reports_clips_without_a_face(tmp_path, capsys):
+  from merjax.faces import testing as face_testing
+  root = face_testing.make_samm_faces(str(tmp_path), no_face=("007_3_1",))
+  code, out = run(capsys, "--dataset", "samm", "--root", root, "--faces", "--json")
+  assert code == 0                                     # the face policy decides, not the check
+  result = json.loads(out)
+  assert result["faces"] == {"clips": 4, "aligned": 3, "no_face": 1, "cropped": 0}
+  (problem,) = result["problems"]
+  assert problem["where"].startswith("samm/007/007_3_1 (SAMM_Micro_FACS_Codes_v2.xlsx row 17) "
+                                     "frame 0 (") and problem["where"].endswith("007_00300.jpg)")
+  assert "no face found" in problem["what"] and "face_policy" in problem["action"]
+  code, out = run(capsys, "--dataset", "samm", "--root", root, "--faces")
+  assert "faces: 3 of 4 clips aligned, 1 without a face" in out
+
+
+def test_faces_skip_a_cropped_release(tmp_path, capsys):
+  root = testing.make_casme2(str(tmp_path))
+  code, out = run(capsys, "--dataset", "casme2", "--root", root, "--faces", "--json")
+  assert code == 0 and json.loads(out)["faces"]["cropped"] == json.loads(out)["samples"]
