@@ -11,8 +11,7 @@ import os
 import sys
 import time
 
-from merjax import paper_tables
-from merjax.errors import MerjaxError
+from merjax import cli, paper_tables
 
 
 def main(argv=None) -> int:
@@ -23,19 +22,19 @@ def main(argv=None) -> int:
   parser.add_argument("--workdir", default=None)
   parser.add_argument("--tiny", action="store_true", help="seconds-long smoke configuration")
   parser.add_argument("overrides", nargs="*")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  args = cli.parse(parser, argv)
   workdir = args.workdir or os.path.join(
       "runs", f"{args.paper}-table{args.table}-{time.strftime('%Y%m%d-%H%M%S')}")
-  try:
+
+  def body():
     module = paper_tables.load_table(args.paper, args.table)
     text = paper_tables.run_table(module, workdir, args.dataset, args.overrides, args.tiny,
-                                  log=lambda s: print(s, file=sys.stderr, flush=True))
-  except MerjaxError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  print(text)
-  print(f"run directory: {workdir}")
-  return 0
+                                  log=cli.log)
+    print(text)
+    print(f"run directory: {workdir}")
+    return cli.OK
+
+  return cli.guarded(body, f"rerun the same command with --workdir {workdir} to resume")
 
 
 if __name__ == "__main__":
