@@ -28,6 +28,7 @@ from merjax.evaluation import aggregate, tables
 from merjax.modalities.stage import screen_clips, stage_inputs
 from merjax.models import inputs as model_inputs
 from merjax.models.registry import build_model
+from merjax.models.weights import pretrained
 from merjax.training import checkpoint, losses, optim, strategies
 from merjax.training import trainer as trainer_lib
 
@@ -78,7 +79,8 @@ def stage(clips, data_cfg: Mapping) -> dict[str, np.ndarray]:
   """The model inputs {role: X_N...} of `clips` (float32, scaled by data.input_scale)."""
   return stage_inputs(clips, data_cfg["inputs"], data_cfg["preprocess"],
                       cache_dir=modality_cache_dir(data_cfg),
-                      input_scale=float(data_cfg["input_scale"]))
+                      input_scale=float(data_cfg["input_scale"]),
+                      channel_order=data_cfg["channel_order"])
 
 
 def prepare_data(config: Mapping, log=logger.info) -> PreparedData:
@@ -139,7 +141,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       standardize=config["data"]["standardize"],
       loss_config=dict(train["loss"]),
       max_steps=train["total_steps"],
-      offset_roles=model_inputs.offset_roles(config))
+      offset_roles=model_inputs.offset_roles(config),
+      **trainer_lib.config_options(config))
 
 
 def with_values(config: Mapping, values: Mapping) -> dict:
@@ -314,7 +317,7 @@ def run(config: dict, workdir: str, log=None, restart: bool = False,
   """
   from merjax.configs import schema  # pylint: disable=import-outside-toplevel
   log = log or logger.info
-  config = schema.validate(config)
+  config = pretrained.record_sha256(schema.validate(config))
   with rundir.RunDirectory(workdir, config, restart=restart, force=force) as rd:
     records, prepared = run_plan(config, rd, Plan.single(workdir), log)
     write_history(workdir, records)

@@ -37,6 +37,7 @@ from merjax.data import protocols
 from merjax.errors import MerjaxError
 from merjax.evaluation import metrics as metrics_lib
 from merjax.models.registry import build_model
+from merjax.models.weights import pretrained
 from merjax.training import hparams as hparams_lib
 from merjax.training import optim
 
@@ -127,7 +128,7 @@ def run_sweep(config: dict, workdir: str, log=None, restart: bool = False,
   writes the sweep directory; resumes an interrupted sweep of the same config.
   Returns the sweep summary (sweep.json)."""
   log = log or logger.info
-  config = schema.validate(config)
+  config = pretrained.record_sha256(schema.validate(config))
   sweep = config["sweep"]
   combos = combinations(sweep["grid"])
   for combo in combos:                 # every combination is a valid config

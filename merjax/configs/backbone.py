@@ -10,7 +10,8 @@ efficientnet_b0 have theirs (MESTI-paper baselines). Ours, no paper's:
 - input: the apex frame (annotated; the middle frame where a dataset has none), RGB,
   resized to 224 x 224, the ImageNet resolution these architectures' strides are designed
   for (`data.preprocess.size=112` or smaller for a fast CPU run);
-- per-fold channel standardisation; from scratch (merjax imports no ImageNet weights);
+- per-fold channel standardisation; from scratch (ImageNet weights: `model.pretrained=FILE
+  model.input_norm=imagenet data.standardize=false`, docs/weights.md);
 - Adam 1e-4 (no weight decay), batch 32, 50 epochs, cross-entropy, flip + rotation of
   up to 10 degrees, last epoch;
 - the architecture's own dropout and stochastic depth (`model.dropout`, `model.drop_path`).

@@ -11,7 +11,9 @@ Ours (the paper leaves open, docs/dfrnet.md §6):
 - validation set = 1 held-out *training* subject per fold (`inner_val`);
 - random crop = random translation by up to `translate_px` at fixed size
   (16 px at 224 = Resize(256) + RandomCrop(224)); scale it with `size`;
-- 224 x 224 RGB inputs; from scratch (ImageNet init needs weight import);
+- 224 x 224 RGB inputs; from scratch (`model.pretrained=resnet18.pth` loads a torchvision
+  resnet18 into the post-fusion ResNet: stages and stem BN; the stem conv reads the fused map,
+  not RGB, and the attention layers are new; docs/weights.md);
 - apex: annotated, D&C-RoIs where missing (SMIC), `apex_method=dc_rois`.
 """
 

@@ -14,7 +14,9 @@ Ours (the paper leaves open; docs/dianet.md):
 - lambda = 0.1; validation set = 1 held-out *training* subject per fold, patience 10;
 - temporal normalisation to 32 frames (linspace), apex in both phase segments;
 - "normalized" = min-max per dynamic image, then per-fold channel standardisation;
-- EfficientNetV2-S from scratch (no ImageNet weights); attention over spatial tokens.
+- EfficientNetV2-S from scratch (ImageNet weights: `model.pretrained=FILE
+  model.input_norm=imagenet data.standardize=false`, every trunk from the file; docs/weights.md);
+  attention over spatial tokens.
 """
 
 from merjax.configs import common

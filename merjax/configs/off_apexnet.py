@@ -13,7 +13,8 @@ from merjax.configs import common
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "off_apexnet"}
+  # PyTorch's default initialisers, as the re-implementation's fresh nn.Modules.
+  config["model"] = {"name": "off_apexnet", "init": "torch"}
   config["data"]["inputs"] = {"image": "flow_onset_apex"}
   config["data"]["preprocess"].update(size=28, apex_method="dc_rois")
   config["data"]["synthetic"] = {"num_classes": 3}

@@ -127,6 +127,9 @@ SCHEMA: dict = {
         "input_scale": Key(1.0, "multiplies every input array once, in the modality stage",
                            number(0, open_low=True)),
         "standardize": Key(False, "per fold: (x - mean) / std of its training samples", boolean),
+        "channel_order": Key("rgb", "channel order of the staged inputs: rgb | bgr (reversed, as "
+                             "cv2.imread reads; STSTNet's reference: docs/weights.md)",
+                             one_of("rgb", "bgr")),
         "cache_dir": Key(None, "modality cache; None = $MERJAX_CACHE or ~/.cache/merjax, "
                          "\"\" = off", text_or_none),
         "synthetic": {OPEN: "SyntheticConfig overrides (merjax/data/synthetic.py)"},
@@ -137,6 +140,10 @@ SCHEMA: dict = {
         "total_steps": Key(0, "> 0: train each member this many optimizer steps "
                            "(overrides epochs)", integer(0)),
         "batch_size": Key(32, "training batch size per member", integer(1)),
+        "last_batch": Key("full", "full: every step a full batch (the last wraps around the "
+                          "shuffled training set) | partial: the last step holds the remaining "
+                          "samples, masked (PyTorch's DataLoader without drop_last)",
+                          one_of("full", "partial")),
         "optimizer": {OPEN: "name + hyperparameters (merjax/training/optim.py)",
                       DEFAULT: {"learning_rate": 1e-3, "weight_decay": 0.0},
                       "name": Key("adam", "optimizer name (merjax/training/optim.py)", text)},

@@ -13,7 +13,8 @@ from merjax.configs import common
 
 def get_config():
   config = common.base_config()
-  config["model"] = {"name": "ststnet", "dropout": 0.5}
+  # PyTorch's default initialisers, as the official code's fresh nn.Modules.
+  config["model"] = {"name": "ststnet", "dropout": 0.5, "init": "torch"}
   config["data"]["inputs"] = {"image": "flow_strain"}
   config["data"]["synthetic"] = {"num_classes": 3}   # stand-in for the 3-class MEGC task
   # Flow on 128 x 128 faces, the (u, v, strain) image resized to 28 x 28.

@@ -637,9 +637,11 @@ def _read_cache(path: str, keys: list[str]) -> np.ndarray | None:
 
 def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
                  preprocess: Mapping | None, cache_dir: str | None = None,
-                 fingerprint: str = "", input_scale: float = 1.0) -> dict[str, np.ndarray]:
-  """Computes every input role's modality for every clip, times `input_scale`
-  (data.input_scale: applied here, once; the cache holds the unscaled arrays).
+                 fingerprint: str = "", input_scale: float = 1.0,
+                 channel_order: str = "rgb") -> dict[str, np.ndarray]:
+  """Computes every input role's modality for every clip, times `input_scale`, its
+  channels reversed when `channel_order` is "bgr" (data.input_scale, data.channel_order:
+  applied here, once; the cache holds the unscaled RGB arrays).
 
   Args:
     clips: N clips.
@@ -687,4 +689,6 @@ def stage_inputs(clips: Sequence[Clip], inputs: Mapping[str, str],
         os.replace(tmp, paths[name])
   if input_scale != 1.0:
     arrays = {n: (x * np.float32(input_scale)).astype(np.float32) for n, x in arrays.items()}
+  if channel_order == "bgr":
+    arrays = {n: np.ascontiguousarray(x[..., ::-1]) for n, x in arrays.items()}
   return {role: arrays[name] for role, name in inputs.items()}

@@ -15,7 +15,8 @@ Every open choice is a field; defaults and reasons in docs/dianet.md (ours, not 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -78,6 +79,7 @@ class DIANet(nn.Module):
   fusion_activation: str = "none"         # "none" | "relu" after that projection
   mlp_hidden: int = 256                   # first FC of the MLP classifier
   dropout: float = 0.5                    # between the two FCs
+  input_norm: str = "none"                # "imagenet": ImageNet mean / std per RGB channel first
   dtype: Any = jnp.float32
 
   @property
@@ -89,7 +91,8 @@ class DIANet(nn.Module):
     dtype = self.dtype
     options = dict(self.backbone_options or {}).get(self.backbone)
     roles = TWO_STREAM_ROLES if self.streams == 2 else (ONE_STREAM_ROLE,)
-    xs = [jnp.asarray(batch[r], dtype) for r in roles]
+    xs = [backbones.common.normalize_input(jnp.asarray(batch[r], dtype), self.input_norm)
+          for r in roles]
     if self.streams == 1 or self.shared_backbone:
       trunk = backbones.make_trunk(self.backbone, options, dtype, "backbone", self._prefix)
       proj = nn.Dense(self.feature_dim, dtype=dtype, name="proj")
@@ -181,7 +184,8 @@ class DIANet(nn.Module):
 def check_fields(fields: Mapping[str, Any]) -> None:
   """MerjaxError for a value DIANet does not accept (before any data is read)."""
   for key, choices in (("fusion", FUSIONS), ("cross_query", CROSS_QUERIES),
-                       ("fusion_activation", FUSION_ACTIVATIONS), ("streams", (1, 2))):
+                       ("fusion_activation", FUSION_ACTIVATIONS), ("streams", (1, 2)),
+                       ("input_norm", backbones.common.INPUT_NORMS)):
     if key in fields and fields[key] not in choices:
       raise MerjaxError(f"model.{key}: {fields[key]!r} is not one of {choices}")
   backbone = fields.get("backbone", DIANet.backbone)

@@ -13,7 +13,8 @@ For the authors' released network (a different architecture) see `fdp_release.py
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

@@ -14,7 +14,8 @@ Layout is NHWC / NDHWC; see docs/fdp.md for how the PyTorch reshape maps onto it
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +31,7 @@ def _preprocess(data_cfg: Mapping[str, Any]) -> dict:
   return stage.resolve_preprocess(data_cfg.get("preprocess"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _traced_hwc(modality: str, size: int, channels: int, cfg_json: str) -> tuple[int, ...]:
   """H x W x C of a segment or flow modality on size x size frames of `channels` channels."""
   from merjax.modalities import registry  # pylint: disable=import-outside-toplevel

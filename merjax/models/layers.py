@@ -3,7 +3,10 @@ traceable rate, stochastic depth (DropPath), the patch-GEMM convolution and the 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+import contextvars
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -16,12 +19,54 @@ from merjax.errors import MerjaxError
 TORCH_BN_MOMENTUM = 0.9
 
 
+# The valid samples of the batch being traced (train.last_batch=partial), B booleans; set by
+# the trainer around a training forward pass (`batch_mask`), read by every `batch_norm`.
+_BATCH_MASK: contextvars.ContextVar = contextvars.ContextVar("merjax_batch_mask", default=None)
+
+
+@contextlib.contextmanager
+def batch_mask(valid_B):
+  """Within this block, training-mode BatchNorm statistics (and their running averages)
+  are computed over the samples where valid_B (B booleans) is True only."""
+  token = _BATCH_MASK.set(valid_B)
+  try:
+    yield
+  finally:
+    _BATCH_MASK.reset(token)
+
+
+class BatchNorm(nn.BatchNorm):
+  """flax BatchNorm (same variables) as PyTorch's BatchNorm2d: normalised by the biased
+  batch variance, but the running variance averages the *unbiased* one (x n / (n - 1),
+  n = values per channel). Batch statistics skip the samples masked by an enclosing
+  `batch_mask` (a partial last batch padded to the fixed batch shape)."""
+
+  def __call__(self, x, use_running_average=None, *, mask=None):
+    valid_B = _BATCH_MASK.get()
+    running = nn.merge_param("use_running_average", self.use_running_average,
+                             use_running_average)
+    if mask is None and valid_B is not None and not running:
+      b = valid_B.shape[0]
+      rows = jnp.tile(valid_B, x.shape[0] // b) if x.shape[0] != b else valid_B
+      mask = jnp.broadcast_to(rows.reshape((-1,) + (1,) * (x.ndim - 1)), x.shape)
+    if running or self.is_initializing() or not self.has_variable("batch_stats", "var"):
+      return super().__call__(x, use_running_average, mask=mask)
+    old = self.get_variable("batch_stats", "var")
+    y = super().__call__(x, use_running_average, mask=mask)
+    m = self.momentum
+    biased = (self.get_variable("batch_stats", "var") - m * old) / (1.0 - m)
+    n = (jnp.sum(mask) if mask is not None else x.size) / x.shape[-1]
+    unbiased = biased * (n / jnp.maximum(n - 1.0, 1.0)).astype(biased.dtype)
+    self.put_variable("batch_stats", "var", m * old + (1.0 - m) * unbiased)
+    return y
+
+
 def batch_norm(train: bool, eps: float = 1e-5, dtype: Any = jnp.float32,
                name: str | None = None, scale_init=nn.initializers.ones) -> nn.BatchNorm:
   """The one BatchNorm of merjax models: PyTorch's BatchNorm2d defaults (momentum 0.1 =
   flax 0.9, eps 1e-5 unless given), batch statistics in training, running ones in eval."""
-  return nn.BatchNorm(use_running_average=not train, momentum=TORCH_BN_MOMENTUM,
-                      epsilon=eps, dtype=dtype, scale_init=scale_init, name=name)
+  return BatchNorm(use_running_average=not train, momentum=TORCH_BN_MOMENTUM,
+                   epsilon=eps, dtype=dtype, scale_init=scale_init, name=name)
 
 
 def resolve_dtype(value: Any) -> Any:

@@ -17,7 +17,7 @@ summarised in shared/research/reference-implementations.md section 6.3):
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp

@@ -5,6 +5,11 @@ are exactly the keys a config may set under `model.*`, or a registered backbone
 (merjax/models/backbones: the trunk's fields plus the classifier head's `dropout`,
 `return_feature_map`, `dtype`). Field names shared across models: `dropout` (the model's
 dropout rate), `drop_path` (stochastic depth), `dtype` (compute dtype name).
+
+Besides the module's fields, every model accepts the initialisation keys `INIT_KEYS`
+(`pretrained`, `pretrained_format`, `pretrained_sha256`, `pretrained_parts`, `init`;
+merjax/models/weights/pretrained.py, docs/weights.md), which the trainer reads and the module
+never sees.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import dataclasses
 import difflib
 import importlib
 import numbers
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from flax import linen as nn
 
@@ -38,6 +44,8 @@ MODELS.update({name: f"{BACKBONE}:{name}" for name in backbones.BACKBONES})
 
 # Dataclass fields of a module that no config sets.
 _NOT_FIELDS = {"parent", "name", "num_classes"}
+# model.* keys of every model that are not module fields: how its variables start.
+INIT_KEYS = ("pretrained", "pretrained_format", "pretrained_sha256", "pretrained_parts", "init")
 
 
 def _closest(name: str, known) -> str:
@@ -99,10 +107,10 @@ def check_config(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
   did you mean model.dropout?`) or a value the model's own `check_fields` rejects."""
   name = _check_name(model_cfg.get("name"))
   known = model_fields(name)
-  fields = {k: v for k, v in model_cfg.items() if k != "name"}
+  fields = {k: v for k, v in model_cfg.items() if k != "name" and k not in INIT_KEYS}
   for key in fields:
     if key not in known:
-      raise _unknown_field(name, key, known)
+      raise _unknown_field(name, key, known | set(INIT_KEYS))
   fields = {k: _frozen(v) for k, v in fields.items()}
   if "dtype" in fields:
     fields["dtype"] = resolve_dtype(fields["dtype"])
@@ -110,7 +118,19 @@ def check_config(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
     check = getattr(importlib.import_module(MODELS[name].split(":")[0]), "check_fields", None)
     if check is not None:
       check(fields)
+  if any(k in model_cfg for k in INIT_KEYS):
+    from merjax.models.weights import pretrained  # pylint: disable=import-outside-toplevel
+    model = None
+    if model_cfg.get("pretrained"):
+      model = _build(name, fields, 3)
+    pretrained.check(model_cfg, model)
   return fields
+
+
+def _build(name: str, fields: Mapping[str, Any], num_classes: int) -> nn.Module:
+  if is_backbone(name):
+    return backbones.make_classifier(name, fields, int(num_classes))
+  return model_class(name)(num_classes=int(num_classes), **fields)
 
 
 def build_model(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
@@ -120,7 +140,4 @@ def build_model(model_cfg: Mapping[str, Any], num_classes: int) -> nn.Module:
       or num_classes < 1):
     raise MerjaxError(f"num_classes: {num_classes!r} is not a positive integer")
   fields = check_config(model_cfg)
-  name = model_cfg["name"]
-  if is_backbone(name):
-    return backbones.make_classifier(name, fields, int(num_classes))
-  return model_class(name)(num_classes=int(num_classes), **fields)
+  return _build(model_cfg["name"], fields, num_classes)

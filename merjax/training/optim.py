@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, Callable, Mapping
+import re
+from typing import Any
+from collections.abc import Callable, Mapping
 
+import jax
 import optax
 
 from merjax.errors import MerjaxError
@@ -14,21 +17,53 @@ from merjax.errors import MerjaxError
 PREFIX = "train.optimizer"
 
 
-def _adam_l2(learning_rate, weight_decay=0.0, b1=0.9, b2=0.999):
+# Top-level parameter modules that are a model's pretrained backbone (a backbone classifier's
+# and DIANet's `backbone*` trunks, DFR-Net's ResNet stem and stages): `backbone_lr_scale`
+# multiplies their learning rate.
+BACKBONE_MODULES = re.compile(r"^(backbone(_\w+)?|stem_conv|stem_bn|layer\d+_\d+)$")
+
+
+def backbone_labels(params) -> Any:
+  """The pytree of "backbone" / "head" labels of a params tree (BACKBONE_MODULES)."""
+  return {k: jax.tree.map(lambda _x, k=k: "backbone" if BACKBONE_MODULES.match(k) else "head",
+                          v) for k, v in params.items()}
+
+
+def _lr(learning_rate, backbone_lr_scale):
+  """The final step: -learning_rate, times backbone_lr_scale on the backbone (optax
+  multi_transform), or plain when backbone_lr_scale is None."""
+  if backbone_lr_scale is None:
+    return optax.scale_by_learning_rate(learning_rate)
+  return optax.multi_transform(
+      {"head": optax.scale_by_learning_rate(learning_rate),
+       "backbone": optax.scale_by_learning_rate(learning_rate * backbone_lr_scale)},
+      backbone_labels)
+
+
+def _adam_l2(learning_rate, weight_decay=0.0, b1=0.9, b2=0.999, backbone_lr_scale=None):
   """Adam with L2 weight decay added to the gradient (PyTorch Adam's weight_decay)."""
+  if backbone_lr_scale is None:
+    return optax.chain(optax.add_decayed_weights(weight_decay),
+                       optax.adam(learning_rate, b1=b1, b2=b2))
   return optax.chain(optax.add_decayed_weights(weight_decay),
-                     optax.adam(learning_rate, b1=b1, b2=b2))
+                     optax.scale_by_adam(b1=b1, b2=b2), _lr(learning_rate, backbone_lr_scale))
 
 
-def _adamw(learning_rate, weight_decay=0.0, b1=0.9, b2=0.999):
-  """AdamW: decoupled weight decay (optax.adamw)."""
-  return optax.adamw(learning_rate, b1=b1, b2=b2, weight_decay=weight_decay)
+def _adamw(learning_rate, weight_decay=0.0, b1=0.9, b2=0.999, backbone_lr_scale=None):
+  """AdamW: decoupled weight decay (optax.adamw; the decay scaled by each part's rate)."""
+  if backbone_lr_scale is None:
+    return optax.adamw(learning_rate, b1=b1, b2=b2, weight_decay=weight_decay)
+  return optax.chain(optax.scale_by_adam(b1=b1, b2=b2), optax.add_decayed_weights(weight_decay),
+                     _lr(learning_rate, backbone_lr_scale))
 
 
-def _sgd(learning_rate, weight_decay=0.0, momentum=0.9):
+def _sgd(learning_rate, weight_decay=0.0, momentum=0.9, backbone_lr_scale=None):
   """SGD with momentum and L2 weight decay on the gradient (PyTorch SGD's weight_decay)."""
-  return optax.chain(optax.add_decayed_weights(weight_decay),
-                     optax.sgd(learning_rate, momentum=momentum))
+  if backbone_lr_scale is None:
+    return optax.chain(optax.add_decayed_weights(weight_decay),
+                       optax.sgd(learning_rate, momentum=momentum))
+  return optax.chain(optax.add_decayed_weights(weight_decay), optax.trace(decay=momentum),
+                     _lr(learning_rate, backbone_lr_scale))
 
 
 # name -> factory(**hyperparameters); its keyword arguments are the config keys.
@@ -41,6 +76,7 @@ def hyperparameters(name: str) -> dict[str, Any]:
   """{key: default} of optimizer `name` (inspect.Parameter.empty: required)."""
   params = inspect.signature(OPTIMIZERS[name]).parameters
   return {k: p.default for k, p in params.items()}
+
 
 
 def _is_number(v) -> bool:
@@ -77,7 +113,9 @@ def make_optimizer(config: Mapping[str, Any]) -> optax.GradientTransformation:
   """config: {"name": adam|adamw|sgd, "learning_rate", "weight_decay", ...}, checked by
   `check_config`. "adam" is PyTorch's Adam (decay as L2 on the gradient), "adamw"
   decoupled. Every hyperparameter is injected (`optax.inject_hyperparams`), so a member
-  may carry its own value (merjax/training/hparams.py)."""
+  may carry its own value (merjax/training/hparams.py). `backbone_lr_scale` (optional):
+  the backbone's learning rate is learning_rate x backbone_lr_scale (optax multi_transform
+  over `backbone_labels`), the rest's learning_rate."""
   check_config(config)
   name = config["name"]
   options = {k: v for k, v in config.items() if k != "name"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +29,8 @@ from flax import linen as nn
 
 from merjax.data.protocols import Folds, fold_seed
 from merjax.errors import MerjaxError
+from merjax.models import layers
+from merjax.models.weights import pretrained as pretrained_lib
 from merjax.training import augment as augment_lib
 from merjax.training import hparams as hparams_lib
 from merjax.training import losses
@@ -38,6 +40,29 @@ from merjax.training import losses
 # word "oracle" reaches the test-accuracy branch; any other value is an error.
 SELECTION_RULES = ("last", "inner_val", "oracle")
 PARAM_DTYPES = ("float32", "bfloat16", "float64")
+# train.last_batch: "full" (every step a full batch, the last one wrapped around the shuffled
+# training set) or "partial" (the last step's batch holds only the remaining samples: the
+# rest of the fixed-shape batch is masked out of the loss and the BatchNorm statistics, as a
+# PyTorch DataLoader without drop_last).
+LAST_BATCH = ("full", "partial")
+
+
+def check_last_batch(value) -> str:
+  """`value` when it is one of LAST_BATCH; a one-line MerjaxError otherwise."""
+  if value not in LAST_BATCH:
+    raise MerjaxError(f"train.last_batch: {value!r} is not one of "
+                      f"{', '.join(map(repr, LAST_BATCH))}")
+  return value
+
+
+def config_options(config: Mapping) -> dict:
+  """The FoldFunctions keyword arguments of the keys the trainer reads besides those
+  experiment.build_fold_functions passes: model.pretrained / pretrained_format /
+  pretrained_sha256 (`pretrained`), model.init (`torch_init`) and train.last_batch."""
+  model = config["model"]
+  return {"pretrained": pretrained_lib.spec_of(model),
+          "torch_init": model.get("init", "flax") == "torch",
+          "last_batch": check_last_batch(config["train"]["last_batch"])}
 
 
 def check_selection(rule) -> str:
@@ -175,10 +200,16 @@ class FoldFunctions:
   loss_config: Mapping | None = None   # rebuilds the loss with traced options
   max_steps: int = 0            # > 0: each member stops after this many optimizer steps
   offset_roles: tuple[str, ...] = ()   # inputs staged as N x T x M offset windows
+  # model.pretrained: (path, format, sha256) of the weights file every member's backbone
+  # starts from (merjax/models/weights/pretrained.py), None = the initialisers.
+  pretrained: tuple | None = None
+  torch_init: bool = False      # model.init=torch: PyTorch's default initialisers
+  last_batch: str = "full"      # train.last_batch (LAST_BATCH)
 
   def __post_init__(self):
     check_selection(self.selection)
     check_param_dtype(self.param_dtype)
+    check_last_batch(self.last_batch)
     augment_lib.check_config(self.augment)
 
   @property
@@ -186,7 +217,7 @@ class FoldFunctions:
     """Whether the member keeps a selected (best) state besides its last one."""
     return {"last": False, "inner_val": True, "oracle": True}[self.selection]
 
-  def _for_member(self, row) -> "FoldFunctions":
+  def _for_member(self, row) -> FoldFunctions:
     """These functions with the member's traced hyperparameters (row["hparams"])
     put into its model fields, loss options and augmentation strengths."""
     if not row.get("hparams"):
@@ -286,6 +317,11 @@ class FoldFunctions:
     key, k_init, k_drop = jax.random.split(key, 3)
     sample = self._view({r: x[:1] for r, x in data["inputs"].items()})
     variables = self.model.init({"params": k_init, "dropout": k_drop}, sample, train=False)
+    if self.torch_init:
+      variables = dict(variables, params=pretrained_lib.torch_init(
+          variables["params"], jax.random.fold_in(k_init, 1)))
+    if self.pretrained is not None:
+      variables = pretrained_lib.overlay(self.model, self.pretrained, variables)
     params = variables["params"]
     batch_stats = variables.get("batch_stats", {})
     dtype = jnp.dtype(self.param_dtype)
@@ -306,28 +342,47 @@ class FoldFunctions:
                    stopped=jnp.asarray(False))
     return state
 
-  def _epoch(self, data, state, row):
-    b = self.batch_size
+  def epoch_order(self, state, row):
+    """(key for the rest of the epoch, order_N): the epoch's shuffle of the member's
+    training rows (positions into row["train"]; valid ones first)."""
     n = row["train"].shape[0]
-    n_train = jnp.maximum(row["n_train"], 1)
-    own_steps = (row["n_train"] + b - 1) // b
     key, k_perm, k_steps = jax.random.split(state["key"], 3)
     priority_N = jax.random.uniform(k_perm, (n,)) + (jnp.arange(n) >= row["n_train"])
-    order_N = jnp.argsort(priority_N)
+    return (key, k_steps), jnp.argsort(priority_N)
+
+  def _epoch(self, data, state, row):
+    b = self.batch_size
+    n_train = jnp.maximum(row["n_train"], 1)
+    own_steps = (row["n_train"] + b - 1) // b
+    (key, k_steps), order_N = self.epoch_order(state, row)
     running = state["alive"]
     if self._selects:
       running = running & ~state["stopped"]
+    partial = self.last_batch == "partial"
 
-    def loss_of(params, batch_stats, batch, labels_B, k_drop):
-      outputs, mutated = self.model.apply(
-          self._variables(params, batch_stats), batch, train=True,
-          rngs={"dropout": k_drop}, mutable=["batch_stats"])
-      loss, parts = self.loss_fn(outputs, batch, labels_B)
+    def loss_of(params, batch_stats, batch, labels_B, k_drop, valid_B):
+      if not partial:
+        outputs, mutated = self.model.apply(
+            self._variables(params, batch_stats), batch, train=True,
+            rngs={"dropout": k_drop}, mutable=["batch_stats"])
+        loss, parts = self.loss_fn(outputs, batch, labels_B)
+        return loss, mutated.get("batch_stats", batch_stats)
+      with layers.batch_mask(valid_B):
+        outputs, mutated = self.model.apply(
+            self._variables(params, batch_stats), batch, train=True,
+            rngs={"dropout": k_drop}, mutable=["batch_stats"])
+      # The loss is a batch mean of per-sample terms: the mean over the valid samples.
+      per_sample = jax.vmap(lambda o, x, y: self.loss_fn(
+          jax.tree.map(lambda a: a[None], o), jax.tree.map(lambda a: a[None], x), y[None])[0])
+      loss_B = per_sample(outputs, batch, labels_B)
+      loss = jnp.sum(jnp.where(valid_B, loss_B, 0.0)) / jnp.maximum(jnp.sum(valid_B), 1)
       return loss, mutated.get("batch_stats", batch_stats)
 
     def step(carry, s):
       params, batch_stats, opt_state = carry
-      idx_B = row["train"][order_N[(s * b + jnp.arange(b)) % n_train]]
+      pos_B = s * b + jnp.arange(b)
+      valid_B = pos_B < n_train
+      idx_B = row["train"][order_N[pos_B % n_train]]
       k_step = jax.random.fold_in(k_steps, s)
       if self.offset_roles:        # a third key, only where offsets are drawn
         k_aug, k_drop, k_offset = jax.random.split(k_step, 3)
@@ -336,7 +391,7 @@ class FoldFunctions:
       batch = self._gather(data, idx_B, state["norm"], k_offset)
       batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles)
       (loss, new_stats), grads = jax.value_and_grad(loss_of, has_aux=True)(
-          params, batch_stats, batch, data["y"][idx_B], k_drop)
+          params, batch_stats, batch, data["y"][idx_B], k_drop, valid_B)
       updates, new_opt = self.tx.update(grads, opt_state, params)
       new_params = optax.apply_updates(params, updates)
       in_range = s < own_steps

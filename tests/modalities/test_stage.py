@@ -276,3 +276,12 @@ def test_input_scale_is_applied_once_in_the_stage(tmp_path):
   np.testing.assert_allclose(scaled, plain * 255.0, rtol=1e-6)
   again = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
   np.testing.assert_array_equal(again, plain)
+
+
+def test_bgr_channel_order_reverses_the_staged_channels(tmp_path):
+  """data.channel_order=bgr reverses the channels once, after the (RGB) cache."""
+  clips = make_clips()
+  rgb = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path))["a"]
+  bgr = stage.stage_inputs(clips, {"a": "apex"}, {}, cache_dir=str(tmp_path),
+                           channel_order="bgr", input_scale=2.0)["a"]
+  np.testing.assert_allclose(bgr, 2.0 * rgb[..., ::-1], rtol=1e-6)

@@ -142,7 +142,7 @@ def test_tiny_forward_train_eval_and_literal_degeneracy():
     out_q = apply({**variables, "params": params}, batch, train=False)
     results[fusion] = np.abs(np.asarray(out_q["logits"] - out["logits"])).max()
     if fusion == "cross":
-      out_tr, updates = _jit(lambda v, b: model.apply(
+      out_tr, updates = _jit(lambda v, b, model=model: model.apply(
           v, b, train=True, rngs={"dropout": jax.random.key(0)}, mutable=["batch_stats"]))(
               variables, batch)
       chex.assert_tree_all_finite(out_tr)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from flax import linen as nn
 
@@ -50,7 +51,7 @@ BACKBONES: dict[str, Backbone] = {
 }
 
 # Classifier fields a `--model <backbone>` config may set besides the trunk's.
-HEAD_FIELDS = ("dropout", "return_feature_map", "dtype")
+HEAD_FIELDS = ("dropout", "return_feature_map", "input_norm", "dtype")
 
 
 def get(name: str, what: str = "backbone") -> Backbone:
@@ -100,14 +101,18 @@ def classifier_fields(name: str) -> set[str]:
 def make_classifier(name: str, fields: Mapping[str, Any], num_classes: int) -> nn.Module:
   """`--model <name>`: the trunk + Linear(D, K) head (`common.Classifier`) on batch["image"].
   `fields`: trunk fields plus `dropout` (the head's, or VGG's trunk dropout),
-  `return_feature_map` and `dtype`."""
+  `return_feature_map`, `input_norm` (none | imagenet) and `dtype`."""
   entry = get(name)
   fields = dict(fields)
   dtype = resolve_dtype(fields.pop("dtype", None))
   return_feature_map = bool(fields.pop("return_feature_map", False))
+  input_norm = fields.pop("input_norm", "none")
+  if input_norm not in common.INPUT_NORMS:
+    raise MerjaxError(f"model.input_norm: {input_norm!r} is not one of {common.INPUT_NORMS}")
   head_dropout = entry.head_dropout
   if "dropout" in fields and not entry.dropout_in_trunk:
     head_dropout = fields.pop("dropout")
   trunk = make_trunk(name, fields, dtype)
   return common.Classifier(backbone=trunk, num_classes=num_classes, dropout=head_dropout,
-                           return_feature_map=return_feature_map, dtype=dtype)
+                           return_feature_map=return_feature_map, input_norm=input_norm,
+                           dtype=dtype)

@@ -4,12 +4,15 @@ are the shared ones of merjax/models/layers.py."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
+
+from merjax.errors import MerjaxError
 
 Dtype = Any
 
@@ -46,6 +49,27 @@ def adaptive_avg_pool(x_BxHxWxC: jax.Array, out_h: int, out_w: int) -> jax.Array
   return jnp.einsum("ih,bhwc,jw->bijc", ph, x_BxHxWxC, pw)
 
 
+# torchvision's ImageNet normalisation of RGB inputs in [0, 1] (`transforms.Normalize`).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+INPUT_NORMS = ("none", "imagenet")
+
+
+def normalize_input(x_BxHxWxC: jax.Array, input_norm: str) -> jax.Array:
+  """x unchanged ("none") or (x - ImageNet mean) / ImageNet std per RGB channel
+  ("imagenet": what ImageNet-pretrained torchvision / timm weights expect of [0, 1] RGB)."""
+  if input_norm == "none":
+    return x_BxHxWxC
+  if input_norm != "imagenet":
+    raise MerjaxError(f"model.input_norm: {input_norm!r} is not one of {INPUT_NORMS}")
+  if x_BxHxWxC.shape[-1] != 3:
+    raise MerjaxError(f"model.input_norm=imagenet needs RGB inputs, got "
+                      f"{x_BxHxWxC.shape[-1]} channels")
+  mean = jnp.asarray(IMAGENET_MEAN, x_BxHxWxC.dtype)
+  std = jnp.asarray(IMAGENET_STD, x_BxHxWxC.dtype)
+  return (x_BxHxWxC - mean) / std
+
+
 class Classifier(nn.Module):
   """Wraps a trunk (`trunk(x_BxHxWxC, train) -> {"features", "feature_map"}`) into a
   merjax model: reads batch["image"], returns {"logits": B x K, "features": B x D}
@@ -54,11 +78,12 @@ class Classifier(nn.Module):
   num_classes: int
   dropout: float = 0.0       # dropout before the final Linear (torchvision's head)
   return_feature_map: bool = False
+  input_norm: str = "none"   # "imagenet": ImageNet mean / std per RGB channel first
   dtype: Dtype = jnp.float32
 
   @nn.compact
   def __call__(self, batch: Mapping[str, jax.Array], train: bool) -> dict[str, jax.Array]:
-    out = self.backbone(batch["image"], train=train)
+    out = self.backbone(normalize_input(batch["image"], self.input_norm), train=train)
     f_BxD = out["features"]
     h_BxD = nn.Dropout(self.dropout, deterministic=not train)(f_BxD)
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(h_BxD)

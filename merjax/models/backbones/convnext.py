@@ -6,7 +6,8 @@ Head: global average -> LayerNorm -> Linear. 28,589,128 params with 1000 classes
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

@@ -6,7 +6,8 @@ the blocks; BN momentum 0.1 (torch), eps 1e-5 (B0) / 1e-3 (V2); Dropout 0.2 + Li
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

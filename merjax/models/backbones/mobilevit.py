@@ -14,7 +14,8 @@ ratio 2 with SiLU, qkv bias, LayerNorm eps 1e-5, BN eps 1e-5 / momentum 0.1.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

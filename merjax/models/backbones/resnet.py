@@ -4,7 +4,8 @@ shortcut when the shape changes). 11,689,512 / 25,557,032 params with 1000 class
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

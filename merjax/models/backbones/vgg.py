@@ -4,7 +4,8 @@ ReLU, 5 max-pools, adaptive average pool to 7x7, then 25088 -> 4096 -> 4096 (ReL
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

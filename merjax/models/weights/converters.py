@@ -17,14 +17,15 @@ Formats (`model.pretrained_format`, docs/weights.md):
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from flax import linen as nn
 
 from merjax.errors import MerjaxError
 from merjax.models.backbones import common, convnext, efficientnet, mobilevit, resnet, vgg
-from merjax.models.weights.mapping import Converter, Leaf, Part, Path, by_module, flatten
+from merjax.models.weights.mapping import (Converter, Leaf, Part, Path, by_module, flatten,
+                                           torch_leaf_name)
 
 FORMATS = ("torchvision", "timm", "reference", "merjax")
 
@@ -158,7 +159,7 @@ def _mobilevit_key(mod, modules):
     return f"stages.{m[1]}.{m[2]}.{_MOBILEVIT_RES[mod[1]]}"
   m = re.fullmatch(r"stage(\d+)_mobilevit", mod[0]) if mod else None
   if m:
-    n = sum(1 for p in modules if len(p) == 1 and re.fullmatch(rf"stage{m[1]}_\d+", p[0]))
+    n = len({p[0] for p in modules if p and re.fullmatch(rf"stage{m[1]}_\d+", p[0])})
     base = f"stages.{m[1]}.{n}"
     if len(mod) == 2 and mod[1] in _MOBILEVIT_BLOCK:
       return f"{base}.{_MOBILEVIT_BLOCK[mod[1]]}"
@@ -168,8 +169,8 @@ def _mobilevit_key(mod, modules):
   return None
 
 
-# trunk class -> {format: (Part.names of the trunk, torch name of the classifier head)}
 def _trunk_names(trunk: nn.Module, fmt: str) -> tuple[Callable, str]:
+  """(Part.names of the trunk, torch name of its classifier head) in format `fmt`."""
   table = {
       resnet.ResNet: {"torchvision": (by_module(_resnet_key), "fc"),
                       "timm": (by_module(_resnet_key), "fc")},
@@ -192,12 +193,8 @@ def _trunk_names(trunk: nn.Module, fmt: str) -> tuple[Callable, str]:
 
 
 def _head_names(subpaths: list[Path]) -> dict[Path, Leaf]:
-  return {p: Leaf((_torch_leaf(p),)) for p in subpaths if len(p) == 2}
-
-
-def _torch_leaf(p: Path) -> str:
-  from merjax.models.weights.mapping import torch_leaf_name  # pylint: disable=import-outside-toplevel
-  return torch_leaf_name(p[0], p[-1])
+  """The classifier head (one Dense): its leaves under the head's torch name."""
+  return {p: Leaf((torch_leaf_name(p[0], p[-1]),)) for p in subpaths if len(p) == 2}
 
 
 # ----------------------------------------------------------------------------- models
@@ -241,7 +238,6 @@ def _ststnet_names(widths, dense_in: int):
           out[p] = Leaf(keys, load=lambda arrs, _s: np.concatenate(arrs),
                         save=lambda a: split(a, 0))
       elif mod == ("streams_bn",):
-        from merjax.models.weights.mapping import torch_leaf_name  # pylint: disable=import-outside-toplevel
         name = torch_leaf_name(coll, leaf)
         out[p] = Leaf(tuple(f"bn{i + 1}.{name}" for i in range(len(widths))),
                       load=lambda arrs, _s: np.concatenate(arrs), save=lambda a: split(a, 0))
@@ -255,16 +251,14 @@ def _ststnet_names(widths, dense_in: int):
   return names
 
 
-def _off_apexnet_names(conv_widths, hidden):
+def _off_apexnet_names(conv_widths):
   """Off-TANet OFF-ApexNet: cnn1 / cnn2 (u / v stream: conv1, conv2), dense.0 / .3 / .6;
   dense.0 reads the two 16 x 7 x 7 maps flattened C, H, W by torch."""
   c = conv_widths[-1]
 
   def names(subpaths):
     out = {}
-    # Input spatial side of fc1: (fc1 rows / 2 streams / c) = h * w.
     fc1 = [p for p in subpaths if p[1] == "fc1" and p[-1] == "kernel"]
-    side = 0
     for p in subpaths:
       mod, leaf = p[1:-1], p[-1]
       name = "weight" if leaf == "kernel" else leaf
@@ -279,13 +273,13 @@ def _off_apexnet_names(conv_widths, hidden):
         out[p] = Leaf(("dense.0.bias",))
     if fc1:
       out[fc1[0]] = Leaf(("dense.0.weight",), load=_off_fc1_load(c), save=_off_fc1_save(c))
-    del side
     return out
   return names
 
 
 def _off_fc1_load(c):
-  def load(arrs, shape):
+  """fc1's kernel from dense.0.weight: each stream's half of the inputs re-flattened."""
+  def load(arrs, _shape):
     w = arrs[0]
     half = w.shape[1] // 2
     side = int(round((half // c) ** 0.5))
@@ -295,6 +289,7 @@ def _off_fc1_load(c):
 
 
 def _off_fc1_save(c):
+  """The inverse of `_off_fc1_load`."""
   def save(kernel):
     half = kernel.shape[0] // 2
     side = int(round((half // c) ** 0.5))
@@ -358,9 +353,8 @@ def model_converter(model: nn.Module, fmt: str) -> Converter:
     return merjax_converter(model)
   if isinstance(model, common.Classifier):
     names, head = _trunk_names(model.backbone, fmt)
-    ignore = (lambda k: False)
     return Converter(label, (Part(("backbone",), names, "", "backbone"),
-                             Part(("head",), _head_names, head, "head")), ignore)
+                             Part(("head",), _head_names, head, "head")))
   if isinstance(model, dianet.DIANet):
     parts = tuple(_backbone_part(t, prefix, fmt) for prefix, t in _dianet_trunks(model))
     _names, head = _trunk_names(_dianet_trunks(model)[0][1], fmt)
@@ -379,8 +373,8 @@ def model_converter(model: nn.Module, fmt: str) -> Converter:
     return Converter(label, (Part((), _ststnet_names(tuple(model.stream_widths), 25 * c),
                                   "", "model"),))
   if isinstance(model, off_apexnet.OffApexNet) and fmt == "reference":
-    return Converter(label, (Part((), _off_apexnet_names(tuple(model.conv_widths), model.hidden),
-                                  "", "model"),))
+    return Converter(label, (Part((), _off_apexnet_names(tuple(model.conv_widths)), "",
+                                  "model"),))
   raise MerjaxError(f"model.pretrained_format: no {fmt!r} converter for "
                     f"{type(model).__name__}")
 
@@ -392,24 +386,28 @@ SEP = "/"
 
 def merjax_converter(model: nn.Module | None = None) -> Converter:
   """merjax's own names: every leaf under its flax path joined by '/' ('params/backbone/
-  conv1/kernel'), in flax layout. Backbone: a file's `backbone` subtree (or its root, for a
-  trunk-only file) goes to each trunk of the model."""
-  prefixes: list[Path] = [()]
+  conv1/kernel'), in flax layout. The trunks of a backbone classifier or DIANet read the
+  file's `backbone` subtree (role "backbone"); every other leaf its own path."""
+  trunks: list[Path] = []
   if model is not None:
     from merjax.models import dianet  # pylint: disable=import-outside-toplevel
     if isinstance(model, common.Classifier):
-      prefixes = [("backbone",)]
+      trunks = [("backbone",)]
     elif isinstance(model, dianet.DIANet):
-      prefixes = [p for p, _ in _dianet_trunks(model)]
+      trunks = [p for p, _ in _dianet_trunks(model)]
+  keep = lambda a: [a]
 
-  def part(prefix):
-    def names(subpaths):
-      return {p: Leaf((SEP.join((p[0],) + ("backbone",) + p[1:]),), load=_identity,
-                      save=lambda a: [a])
-              if prefix else Leaf((SEP.join(p),), load=_identity, save=lambda a: [a])
-              for p in subpaths}
-    return Part(prefix, names, "", "backbone" if prefix else "model")
-  return Converter("merjax names", tuple(part(p) for p in prefixes))
+  def trunk_names(subpaths):
+    return {p: Leaf((SEP.join((p[0], "backbone") + p[1:]),), load=_identity, save=keep)
+            for p in subpaths}
+
+  def own_names(subpaths):
+    return {p: Leaf((SEP.join(p),), load=_identity, save=keep) for p in subpaths}
+  parts = tuple(Part(t, trunk_names, "", "backbone") for t in trunks)
+  parts += (Part((), own_names, "", "head" if trunks else "model"),)
+  # Loading trunks only, the file's other leaves (its own head) are unused, not an error.
+  ignore = (lambda k: k.split(SEP)[1:2] != ["backbone"]) if trunks else (lambda _k: False)
+  return Converter("merjax names", parts, ignore)
 
 
 def _identity(arrs, shape):

@@ -20,7 +20,8 @@ Paths are tuples (collection, module, ..., leaf), e.g. ("params", "backbone", "c
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -169,8 +170,9 @@ class Part:
 
 @dataclasses.dataclass(frozen=True)
 class Converter:
-  """A model's converter: its parts, the torch names it ignores by design
-  (`ignore(name) -> bool`), and a label for messages."""
+  """A model's converter: its parts, the torch names it leaves unused by design
+  (`ignore(name) -> bool`: reported in `Report.unused`, never an error; e.g. the torchvision
+  classifier of a DIANet trunk), and a label for messages."""
   name: str
   parts: tuple[Part, ...]
   ignore: Callable[[str], bool] = lambda _name: False
@@ -187,6 +189,8 @@ class Converter:
       sub = [p for p in paths if p[1:1 + n] == part.prefix]
       named = part.names([(p[0],) + p[1 + n:] for p in sub])
       for p in sub:
+        if p in out:                # an earlier part names it
+          continue
         leaf = named.get((p[0],) + p[1 + n:])
         if leaf is not None and part.torch_prefix:
           leaf = dataclasses.replace(leaf, keys=tuple(
@@ -262,9 +266,9 @@ def convert(state: Mapping[str, np.ndarray], variables: Mapping, converter: Conv
   other_keys = {k for p, (part, leaf) in other.items() if leaf is not None and p not in mapped
                 for k in leaf.keys}
   for k in state:
-    if k in used or converter.ignore(k) or k.rsplit(".", 1)[-1] in ALWAYS_IGNORED:
+    if k in used or k.rsplit(".", 1)[-1] in ALWAYS_IGNORED:
       continue
-    (report.unused if k in other_keys else report.unexpected).append(k)
+    (report.unused if k in other_keys or converter.ignore(k) else report.unexpected).append(k)
   if not strict:
     report.skipped += report.missing + report.mismatched
     report.unused += report.unexpected

@@ -24,7 +24,8 @@ import os
 import pickle
 import struct
 import zipfile
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -78,6 +79,10 @@ def _rebuild_tensor(storage: _Storage, offset: int, size, stride, *_unused) -> n
   if storage.data is None:
     raise MerjaxError("tensor refers to a storage that the file does not hold")
   size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+  offset = int(offset)
+  if (len(size) != len(stride) or offset < 0 or any(s < 0 for s in stride)
+      or any(n < 0 for n in size)):
+    raise MerjaxError(f"tensor with invalid size {size}, stride {stride} or offset {offset}")
   flat = storage.data
   if not size:
     return np.array(flat[offset])
@@ -259,10 +264,18 @@ def _resolve(obj):
 def restricted_load(path: str) -> Any:
   """The object a torch.save file holds, without torch and without running its code:
   tensors as numpy arrays, ordered dicts as dicts. MerjaxError naming the file for any
-  other pickled global."""
-  if zipfile.is_zipfile(path):
-    return _load_zip(path)
-  return _load_legacy(path)
+  other pickled global or a malformed stream."""
+  try:
+    if zipfile.is_zipfile(path):
+      return _load_zip(path)
+    return _load_legacy(path)
+  except MerjaxError as e:
+    message = str(e)
+    raise MerjaxError(message if message.startswith(path) else f"{path}: {message}") from None
+  except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError,
+          KeyError, struct.error, zipfile.BadZipFile) as e:
+    raise MerjaxError(f"{path}: not a readable torch.save file ({type(e).__name__}: "
+                      f"{str(e).splitlines()[0] if str(e) else ''})") from None
 
 
 def _torch_load(path: str) -> Any:
