@@ -33,17 +33,18 @@ def _residual(rate: float, x: Array, y: Array, train: bool) -> Array:
 
 
 class ConvStem(nn.Module):
-  """Conv3x3 (no bias) + BN + ReLU per entry of `widths`/`strides`."""
+  """Conv3x3 (no bias) + BN + ReLU per entry of `widths`/`strides` (FDP's and its release's)."""
   widths: Sequence[int] = (64, 32, 64, 64)
   strides: Sequence[int] = (2, 1, 1, 2)
   dtype: Any = jnp.float32
+  kernel_init: Any = nn.initializers.lecun_normal()
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
     x = x_BxHxWxC
     for w, s in zip(self.widths, self.strides):
       x = nn.Conv(w, (3, 3), (s, s), padding=((1, 1), (1, 1)), use_bias=False,
-                  dtype=self.dtype)(x)
+                  kernel_init=self.kernel_init, dtype=self.dtype)(x)
       x = nn.relu(batch_norm(train, dtype=self.dtype)(x))
     return x
 

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from merjax.models.fdp import ConvStem
 from merjax.models.layers import DropPath, batch_norm
 
 Array = jax.Array
@@ -54,22 +55,6 @@ def _avg_pool_2x2_ceil(x_BxHxWxC: Array) -> Array:
   s = nn.avg_pool(jnp.pad(x_BxHxWxC, pad), (2, 2), (2, 2))
   n = nn.avg_pool(jnp.pad(ones, pad), (2, 2), (2, 2))
   return s / n
-
-
-class ReleaseStem(nn.Module):
-  """Four Conv3x3(no bias)-BN-ReLU with strides 2, 1, 1, 2."""
-  widths: Sequence[int] = (64, 32, 64, 64)
-  strides: Sequence[int] = (2, 1, 1, 2)
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
-    x = x_BxHxWxC
-    for w, s in zip(self.widths, self.strides):
-      x = nn.Conv(w, (3, 3), (s, s), padding=((1, 1), (1, 1)), use_bias=False,
-                  kernel_init=_ENC_INIT, dtype=self.dtype)(x)
-      x = nn.relu(batch_norm(train, dtype=self.dtype)(x))
-    return x
 
 
 class LFABlock(nn.Module):
@@ -115,7 +100,9 @@ class ReleaseEncoder(nn.Module):
 
   @nn.compact
   def __call__(self, x_BxHxWxC: Array, train: bool) -> Array:
-    x = ReleaseStem(self.stem_widths, dtype=self.dtype, name="stem")(x_BxHxWxC, train)
+    # The release's stem: four Conv3x3(no bias)-BN-ReLU, strides 2, 1, 1, 2.
+    x = ConvStem(self.stem_widths, kernel_init=_ENC_INIT, dtype=self.dtype,
+                 name="stem")(x_BxHxWxC, train)
     n = sum(self.depths)
     rates = [self.drop_path * i / max(n - 1, 1) for i in range(n)]  # linspace(0, p, n)
     idx = 0

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import numbers
@@ -93,20 +92,16 @@ def check_config(config: Mapping[str, Any]) -> None:
   values of the defaults' types (numbers for numbers). One-line MerjaxError naming the key
   and the closest known ones (`train.loss.gama: unknown key of loss 'focal'; did you mean
   train.loss.gamma?`)."""
+  from merjax.configs import schema  # pylint: disable=import-outside-toplevel
   name = config.get("name")
   if name not in names():
-    close = difflib.get_close_matches(str(name), names(), n=3, cutoff=0.6)
-    hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names())}"
-    raise MerjaxError(f"{PREFIX}.name: unknown loss {name!r}; {hint}")
+    raise MerjaxError(f"{PREFIX}.name: unknown loss {name!r}; "
+                      + schema.closest(str(name), names()))
   known = options(name)
+  schema.check_keys([k for k in config if k != "name"], known, PREFIX, f"loss '{name}'")
   for key, value in config.items():
     if key == "name":
       continue
-    if key not in known:
-      close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
-      hint = (f"did you mean {' or '.join(f'{PREFIX}.{c}' for c in close)}?" if close
-              else f"keys: {', '.join(sorted(known)) or 'none'}")
-      raise MerjaxError(f"{PREFIX}.{key}: unknown key of loss '{name}'; {hint}")
     default = known[key]
     if _is_number(default) and not _is_number(value):
       raise MerjaxError(f"{PREFIX}.{key}: {value!r} is not a number")

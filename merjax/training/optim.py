@@ -3,7 +3,6 @@ into the optimizer state (so they can differ per fold or sweep member)."""
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from typing import Any
@@ -88,20 +87,16 @@ def check_config(config: Mapping[str, Any]) -> None:
   keys, numeric values. One-line MerjaxError naming the key and the closest known ones,
   e.g. `train.optimizer.learning_rat: unknown key of optimizer 'adam'; did you mean
   train.optimizer.learning_rate?`."""
+  from merjax.configs import schema  # pylint: disable=import-outside-toplevel
   name = config.get("name")
   if name not in OPTIMIZERS:
-    close = difflib.get_close_matches(str(name), list(OPTIMIZERS), n=3, cutoff=0.6)
-    hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(OPTIMIZERS)}"
-    raise MerjaxError(f"{PREFIX}.name: unknown optimizer {name!r}; {hint}")
+    raise MerjaxError(f"{PREFIX}.name: unknown optimizer {name!r}; "
+                      + schema.closest(str(name), OPTIMIZERS))
   known = hyperparameters(name)
+  schema.check_keys([k for k in config if k != "name"], known, PREFIX, f"optimizer '{name}'")
   for key, value in config.items():
     if key == "name":
       continue
-    if key not in known:
-      close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
-      hint = (f"did you mean {' or '.join(f'{PREFIX}.{c}' for c in close)}?" if close
-              else f"keys: {', '.join(sorted(known))}")
-      raise MerjaxError(f"{PREFIX}.{key}: unknown key of optimizer '{name}'; {hint}")
     if not _is_number(value):
       raise MerjaxError(f"{PREFIX}.{key}: {value!r} is not a number")
   for key, default in known.items():

@@ -228,3 +228,27 @@ def test_builders_check_their_config():
   with pytest.raises(MerjaxError, match=r"^train.augment.translate: unknown key; did you mean "
                                         r"train.augment.translate_px\?$"):
     _functions(tables, STSTNet(num_classes=K), augment={"translate": 2})
+
+
+def test_partial_last_batch_fold_in_parallel_equals_fold_alone():
+  """train.last_batch=partial (STSTNet's config): members with different training-set
+  sizes mask their own last batch, so a fold's result still ignores its companions."""
+  with jax.enable_x64(True):
+    data, subject_N = _data(np.float64)
+    keep = np.ones(len(subject_N), bool)
+    keep[np.flatnonzero(subject_N == "s0")[:2]] = False      # unequal training-set sizes
+    data = {"inputs": {"image": data["inputs"]["image"][keep]}, "y": data["y"][keep]}
+    subject_N = subject_N[keep]
+    folds = protocols.loso_folds(subject_N)
+    tables = trainer_lib.member_tables(folds, [0], subject_N)
+    fns = dataclasses.replace(_functions(tables, STSTNet(num_classes=K, dtype=jnp.float64),
+                                         batch=5), last_batch="partial")
+    together = _run(fns, data, tables, "vmap", group_size=len(tables), epochs=2)
+    alone = _run(fns, data, tables, "vmap", group_size=1, epochs=2)
+    full = _run(dataclasses.replace(fns, last_batch="full"), data, tables, "vmap",
+                group_size=len(tables), epochs=2)
+  assert len(set(tables.n_train_M.tolist())) > 1
+  assert not np.allclose(full[0].loss_history, together[0].loss_history)   # partial is in effect
+  for m in together:
+    np.testing.assert_allclose(together[m].logits, alone[m].logits, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(together[m].loss_history, alone[m].loss_history, atol=1e-10)
