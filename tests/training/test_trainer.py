@@ -198,7 +198,7 @@ def test_total_steps_stops_each_member_mid_epoch():
     (losses.check_config, {"name": "focal", "gama": 2.0},
      "train.loss.gama: unknown key of loss 'focal'; did you mean train.loss.gamma?"),
     (losses.check_config, {"name": "cross_entropy", "gamma": 2.0},
-     "train.loss.gamma: unknown key of loss 'cross_entropy'; keys: none"),
+     "train.loss.gamma: unknown key of loss 'cross_entropy'; known: none"),
     (losses.check_config, {"name": "fdp", "lambda_d": "100"},
      "train.loss.lambda_d: '100' is not a number"),
     (losses.check_config, {"name": "cros_entropy"},
