@@ -34,6 +34,7 @@ from merjax import config as config_lib
 from merjax.errors import MerjaxError
 from merjax.models.registry import build_model
 from merjax.models.weights import export, pretrained
+from merjax.training import trainer as trainer_lib
 
 
 def parser() -> argparse.ArgumentParser:
@@ -72,18 +73,6 @@ def fold_subject(prepared, f: int) -> tuple[str, str]:
   return held[0]
 
 
-def _standardized(inputs, train_idx):
-  """(x - mean) / (std + 1e-6) per channel over the fold's training samples, as the trainer."""
-  out = {}
-  for role, x in inputs.items():
-    x_train = x[train_idx]
-    axes = tuple(range(x_train.ndim - 1))
-    mean = x_train.mean(axis=axes)
-    std = np.sqrt(((x_train - mean) ** 2).mean(axis=axes)) + 1e-6
-    out[role] = (x - mean) / std
-  return out
-
-
 def replay(config: dict, pattern: str, workdir: str, fmt: str | None = None,
            log=cli.log, force: bool = False) -> dict:
   """Predicts every LOSO fold's held-out clips with that fold's own weights file and writes
@@ -109,8 +98,11 @@ def replay(config: dict, pattern: str, workdir: str, fmt: str | None = None,
               "channel_order": config["data"]["channel_order"]}
     for f, name, subject, path in plan:
       test = np.flatnonzero(folds.test_FxN[f])
-      fold_inputs = (_standardized(inputs, np.flatnonzero(folds.train_FxN[f]))
-                     if config["data"]["standardize"] else inputs)
+      fold_inputs = inputs
+      if config["data"]["standardize"]:          # the trainer's per-fold statistics
+        train_idx = np.flatnonzero(folds.train_FxN[f])
+        norm = trainer_lib.norm_stats(inputs, train_idx, len(train_idx))
+        fold_inputs = {r: np.asarray((x - norm[r][0]) / norm[r][1]) for r, x in inputs.items()}
       sample = {r: x[:1] for r, x in fold_inputs.items()}
       variables, report = export.load_variables(model, path, sample, fmt,
                                                 what=f"subject {subject}: {path}")

@@ -59,10 +59,8 @@ def load_labelled(data_cfg: Mapping, log=logger.info):
   protocol, clips, y_N, dropped = labels.apply_protocol(data_cfg, clips, log)
   keep = screen_clips(clips, data_cfg["inputs"], data_cfg["preprocess"],
                       data_cfg["onset_equals_apex"], log, cache_dir=modality_cache_dir(data_cfg))
-  if len(keep) < len(clips):
+  if len(keep) < len(clips):           # screen_clips refuses to leave none
     clips, y_N = [clips[i] for i in keep], np.asarray(y_N)[keep]
-  if not clips:
-    raise MerjaxError(f"data.onset_equals_apex=drop left no clip of {data_cfg['dataset']}")
   return protocol, clips, y_N, dropped
 
 

@@ -65,6 +65,23 @@ def config_options(config: Mapping) -> dict:
           "last_batch": check_last_batch(config["train"]["last_batch"])}
 
 
+def norm_stats(inputs, train_P, n_train) -> dict:
+  """role -> (mean_C, std_C + 1e-6) over the first `n_train` samples of `train_P` (indices
+  into each role's N x ... x C array, padded past n_train), every pixel of them counted:
+  data.standardize's per-fold statistics."""
+  valid_P = jnp.arange(train_P.shape[0]) < n_train
+  stats = {}
+  for role, x in inputs.items():
+    x_P = x[train_P]
+    axes = tuple(range(x_P.ndim - 1))
+    w = valid_P.reshape((-1,) + (1,) * (x_P.ndim - 1)).astype(x_P.dtype)
+    count = jnp.maximum(jnp.sum(w) * (x_P[0].size // x_P.shape[-1]), 1)
+    mean = jnp.sum(x_P * w, axis=axes) / count
+    var = jnp.sum(((x_P - mean) ** 2) * w, axis=axes) / count
+    stats[role] = (mean, jnp.sqrt(var) + 1e-6)
+  return stats
+
+
 def check_selection(rule) -> str:
   """`rule` when it is one of SELECTION_RULES; a one-line MerjaxError otherwise."""
   if rule not in SELECTION_RULES:
@@ -234,17 +251,7 @@ class FoldFunctions:
 
   def _norm_stats(self, data, row):
     """role -> (mean_C, std_C) over the member's training samples (all pixels)."""
-    valid_N = (jnp.arange(row["train"].shape[0]) < row["n_train"])
-    stats = {}
-    for role, x in self._view(data["inputs"]).items():   # offset windows: offset 0
-      x_N = x[row["train"]]
-      axes = tuple(range(x_N.ndim - 1))
-      w = valid_N.reshape((-1,) + (1,) * (x_N.ndim - 1)).astype(x_N.dtype)
-      count = jnp.maximum(jnp.sum(w) * (x_N[0].size // x_N.shape[-1]), 1)
-      mean = jnp.sum(x_N * w, axis=axes) / count
-      var = jnp.sum(((x_N - mean) ** 2) * w, axis=axes) / count
-      stats[role] = (mean, jnp.sqrt(var) + 1e-6)
-    return stats
+    return norm_stats(self._view(data["inputs"]), row["train"], row["n_train"])  # offset 0
 
   def _view(self, batch, key=None):
     """Offset-window roles (B x T x M x ...) as the model's B x T x ...: with `key`, one

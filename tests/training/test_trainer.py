@@ -252,3 +252,16 @@ def test_partial_last_batch_fold_in_parallel_equals_fold_alone():
   for m in together:
     np.testing.assert_allclose(together[m].logits, alone[m].logits, rtol=0, atol=1e-10)
     np.testing.assert_allclose(together[m].loss_history, alone[m].loss_history, atol=1e-10)
+
+
+def test_norm_stats_are_the_numpy_mean_and_std_of_the_training_pixels():
+  """data.standardize's statistics (the trainer and experiments.replay): per channel over
+  the first n_train indexed samples, every pixel counted; padding indices ignored."""
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(7, 4, 4, 3)).astype(np.float32) * [1.0, 2.0, 3.0] + [0.0, 5.0, -5.0]
+  train_P = np.asarray([1, 3, 4, 6, 0, 0])            # 4 training samples, 2 padding
+  (mean, std), = trainer_lib.norm_stats({"image": jnp.asarray(x)}, jnp.asarray(train_P),
+                                         4).values()
+  ref = x[[1, 3, 4, 6]].reshape(-1, 3)
+  np.testing.assert_allclose(mean, ref.mean(0), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(std, ref.std(0) + 1e-6, rtol=1e-5)
