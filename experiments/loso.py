@@ -1,11 +1,16 @@
 """Train every LOSO fold (x seeds) of a model on a dataset and write a run directory.
 
   python -m experiments.loso --model ststnet --dataset synthetic [--workdir DIR]
-      [--seeds N] [--restart] [--force] [--allow-failed] [--quick] [key=value ...]
+      [--task classification|au] [--seeds N] [--restart] [--force] [--allow-failed]
+      [--quick] [key=value ...]
 
 Run it again with the same --workdir (and the same config) after an
 interruption and it resumes: finished fold groups are kept, the group in
 flight restarts from its last checkpoint (train.checkpoint_every epochs).
+
+Multi-process / multi-host: --distributed (SLURM, Open MPI, Cloud TPU, Kubernetes)
+or --coordinator HOST:PORT --num-processes N --process-id I, on every process, with
+one shared --workdir (docs/scaling.md); exit status 4 when a process died.
 
 Trailing key=value pairs override dotted config paths (merjax/configs/schema.py
 lists every key), e.g. train.epochs=5 data.manifest=/path/m.csv
@@ -21,7 +26,7 @@ import os
 import sys
 import time
 
-from merjax import cli, experiment
+from merjax import cli, distributed, experiment
 from merjax import config as config_lib
 
 
@@ -40,8 +45,21 @@ def parser() -> argparse.ArgumentParser:
                  help="exit 0 even when some members' loss turned non-finite")
   p.add_argument("--quick", action="store_true",
                  help="apply the config's QUICK overrides first (minutes on a CPU)")
+  p.add_argument("--task", choices=("classification", "au"), default=None,
+                 help="au: multi-label action units (data.task=au with the sigmoid_bce loss; "
+                      "docs/au.md)")
   p.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+  distributed.add_arguments(p)
   return p
+
+
+def task_overrides(task: str | None) -> list[str]:
+  """The overrides --task stands for (applied before the command line's own)."""
+  if task == "au":
+    return ["data.task=au", 'train.loss={"name": "sigmoid_bce"}']
+  if task == "classification":
+    return ["data.task=classification"]
+  return []
 
 
 def default_workdir(stem: str) -> str:
@@ -62,13 +80,15 @@ def main(argv=None) -> int:
   workdir = args.workdir or default_workdir(f"{args.model}-{args.dataset}")
 
   def body():
-    config = config_lib.resolve(args.model, args.dataset, args.overrides, quick=args.quick,
-                                seeds=args.seeds)
+    distributed.initialize_from_args(args)
+    config = config_lib.resolve(args.model, args.dataset, task_overrides(args.task)
+                                + list(args.overrides), quick=args.quick, seeds=args.seeds)
     metrics = experiment.run(config, workdir, log=cli.log, restart=args.restart,
                              force=args.force)
-    with open(os.path.join(workdir, "results.md")) as f:
-      print(f.read())
-    print(f"run directory: {workdir}")
+    if distributed.is_main():
+      with open(os.path.join(workdir, "results.md")) as f:
+        print(f.read())
+      print(f"run directory: {workdir}")
     return failed_status(metrics, args.allow_failed)
 
   return cli.guarded(body, f"rerun the same command with --workdir {workdir} to resume")

@@ -16,7 +16,8 @@ pattern and each subject's file and sha256).
 A missing file is a one-line error naming the subject and the path tried. STSTNet's
 reference reads its flow PNGs with cv2.imread (BGR) at raw 0-255: replay them with
 `data.modality=image data.input_scale=255 data.channel_order=bgr` (docs/weights.md).
-Exit status: 0 done, 2 bad input, 130 interrupted.
+Exit status: 0 done, 2 bad input, 130 interrupted. Multi-process: the flags of
+experiments.loso (docs/scaling.md); fold k is predicted by process k mod N.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 import jax
 import numpy as np
 
-from merjax import cli, experiment, rundir
+from merjax import cli, distributed, experiment, rundir
 from merjax import config as config_lib
 from merjax.errors import MerjaxError
 from merjax.models.registry import build_model
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
   p.add_argument("--force", action="store_true",
                  help="use a non-empty folder that is not a run directory; break a stale lock")
   p.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+  distributed.add_arguments(p)
   return p
 
 
@@ -77,7 +79,8 @@ def replay(config: dict, pattern: str, workdir: str, fmt: str | None = None,
            log=cli.log, force: bool = False) -> dict:
   """Predicts every LOSO fold's held-out clips with that fold's own weights file and writes
   the run directory. Returns the metrics (metrics.json)."""
-  prepared = experiment.prepare_data(config, log)
+  with distributed.main_first("replay data"):     # process 0 fills the modality cache
+    prepared = experiment.prepare_data(config, log)
   inputs = dict(prepared.inputs)
   model = build_model(config["model"], len(prepared.class_names))
   folds = prepared.folds
@@ -96,7 +99,13 @@ def replay(config: dict, pattern: str, workdir: str, fmt: str | None = None,
     writer = rundir.PredictionWriter(rd.file(rundir.PREDICTIONS), prepared.class_names)
     record = {"weights": pattern, "format": fmt, "folds": [],
               "channel_order": config["data"]["channel_order"]}
-    for f, name, subject, path in plan:
+    # Fold k is predicted by process k % P (every fold by the one process of a plain run);
+    # process 0 gathers the logits and writes them in fold order.
+    local_NxK = np.zeros((len(prepared.clips), len(prepared.class_names)), np.float32)
+    tensors_F = np.zeros(len(plan), np.int64)
+    for k, (f, name, subject, path) in enumerate(plan):
+      if k % jax.process_count() != jax.process_index():
+        continue
       test = np.flatnonzero(folds.test_FxN[f])
       fold_inputs = inputs
       if config["data"]["standardize"]:          # the trainer's per-fold statistics
@@ -106,23 +115,30 @@ def replay(config: dict, pattern: str, workdir: str, fmt: str | None = None,
       sample = {r: x[:1] for r, x in fold_inputs.items()}
       variables, report = export.load_variables(model, path, sample, fmt,
                                                 what=f"subject {subject}: {path}")
-      logits = []
       for start in range(0, len(test), eval_b):
         idx = test[start:start + eval_b]
         batch = {r: x[idx] for r, x in fold_inputs.items()}
-        logits.append(np.asarray(apply(variables, batch), np.float32))
-      logits_PxK = np.concatenate(logits) if logits else np.zeros((0, len(prepared.class_names)))
+        local_NxK[idx] = np.asarray(apply(variables, batch), np.float32)
+      tensors_F[k] = len(report.loaded)
+      log(f"fold {name}: {len(test)} clips with {os.path.basename(path)}")
+    all_PxNxK, all_tensors_PxF = distributed.stack_processes((local_NxK, tensors_F))
+    for k, (f, name, subject, path) in enumerate(plan if distributed.is_main() else ()):
+      test, owner = np.flatnonzero(folds.test_FxN[f]), k % jax.process_count()
       writer.write((prepared.clips[i].dataset, prepared.clips[i].subject,
                     prepared.clips[i].clip_id, name, seed,
-                    prepared.class_names[prepared.y_N[i]], row)
-                   for i, row in zip(test, logits_PxK))
+                    prepared.class_names[prepared.y_N[i]], all_PxNxK[owner, i])
+                   for i in test)
       record["folds"].append({"fold": name, "subject": subject, "file": path,
                               "sha256": pretrained.file_sha256(path),
-                              "tensors": len(report.loaded)})
-      log(f"fold {name}: {len(test)} clips with {os.path.basename(path)}")
+                              "tensors": int(all_tensors_PxF[owner, k])})
+    if not distributed.is_main():      # process 0 writes and scores; the others read it
+      distributed.barrier("scored")
+      return rundir.read_json(rd.file(rundir.METRICS))
     rundir.write_json(rd.file("replay.json"), record, indent=2)
     experiment.write_history(workdir, [])
-    return experiment.score_run(workdir, config, prepared.class_names, (), folds.skipped)
+    metrics = experiment.score_run(workdir, config, prepared.class_names, (), folds.skipped)
+    distributed.barrier("scored")
+    return metrics
 
 
 def main(argv=None) -> int:
@@ -131,11 +147,13 @@ def main(argv=None) -> int:
       "runs", f"replay-{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
 
   def body():
+    distributed.initialize_from_args(args)
     config = config_lib.resolve(args.model, args.dataset, args.overrides)
     replay(config, args.weights, workdir, args.format, force=args.force)
-    with open(os.path.join(workdir, rundir.RESULTS_MD)) as f:
-      print(f.read())
-    print(f"run directory: {workdir}")
+    if distributed.is_main():
+      with open(os.path.join(workdir, rundir.RESULTS_MD)) as f:
+        print(f.read())
+      print(f"run directory: {workdir}")
     return cli.OK
 
   return cli.guarded(body)

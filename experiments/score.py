@@ -1,6 +1,7 @@
 """Recompute all metrics from a predictions CSV or a run directory.
 
   python -m experiments.score FILE.csv|RUN_DIR [--classes a,b,c] [--json]
+  python -m experiments.score --format FORMAT LOG   # a peer's own log (merjax.evaluation.peer_logs)
 
 Columns: subject,label,pred (+ optional dataset, clip, fold, seed, logit_<class>);
 labels as class names or integers. No fold column: fold = subject (LOSO).
@@ -10,7 +11,8 @@ file's `logit_<class>` columns (a run's predictions.csv), else a run
 directory's metrics.json. Without one, integers are codes and the class set is
 the sorted names found, refusing what would silently become an extra class (a
 `nan`, an integer among names, `Happiness` beside `happiness`, a one-letter
-typo). Repeated (dataset, subject, clip, seed, fold) rows are refused. Bad
+typo). Repeated (dataset, subject, clip, seed, fold) rows are refused. An AU run's file
+(true_<AU> columns, data.task=au) is scored by per-AU F1 instead (docs/au.md). Bad
 input prints one line `error: FILE...: reason` and exits with status 2.
 """
 
@@ -22,7 +24,7 @@ import os
 import sys
 
 from merjax.errors import MerjaxError
-from merjax.evaluation import aggregate, tables
+from merjax.evaluation import aggregate, au_metrics, peer_logs, tables
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,16 +39,32 @@ def _parser() -> argparse.ArgumentParser:
                       "every label and pred)")
   p.add_argument("--json", action="store_true",
                  help="print the metrics.json structure instead of tables")
+  p.add_argument("--format", default="csv", choices=("csv",) + tuple(peer_logs.FORMATS),
+                 help="csv: a predictions CSV or run directory (default); else a published "
+                      "code base's own log (docs/metrics.md, \"Peers' logs\")")
   return p
+
+
+def _class_list(classes: str | None) -> list[str] | None:
+  """--classes as a list of distinct names (None stays None)."""
+  if classes is None:
+    return None
+  names = [c.strip() for c in classes.split(",")]
+  if not all(names) or len(set(names)) != len(names):
+    raise MerjaxError(f"--classes '{classes}': give distinct, non-empty class names")
+  return names
+
+
+def score_log(target: str, fmt: str, classes: str | None = None) -> dict:
+  """The metrics.json structure of a peer's log, scored like a predictions CSV, with the
+  selection rule its format reveals (selection, oracle, source)."""
+  preds, source = peer_logs.read_peer_log(target, fmt, _class_list(classes))
+  return {**aggregate.summarize_predictions(preds), **peer_logs.selection_keys(source)}
 
 
 def resolve(target: str, classes: str | None) -> tuple[str, list[str] | None]:
   """(predictions CSV path, class list or None) of a file or run directory."""
-  names = None
-  if classes is not None:
-    names = [c.strip() for c in classes.split(",")]
-    if not all(names) or len(set(names)) != len(names):
-      raise MerjaxError(f"--classes '{classes}': give distinct, non-empty class names")
+  names = _class_list(classes)
   if not os.path.isdir(target):
     return target, names
   path = os.path.join(target, "predictions.csv")
@@ -65,8 +83,14 @@ def resolve(target: str, classes: str | None) -> tuple[str, list[str] | None]:
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   try:
-    path, names = resolve(args.file, args.classes)
-    summary = aggregate.summarize_predictions(aggregate.read_predictions_csv(path, names))
+    if args.format != "csv":
+      summary = score_log(args.file, args.format, args.classes)
+    else:
+      path, names = resolve(args.file, args.classes)
+      if au_metrics.is_au_file(path):      # true_<AU> columns: an AU run (docs/au.md)
+        summary = au_metrics.summarize_predictions(au_metrics.read_predictions(path))
+      else:
+        summary = aggregate.summarize_predictions(aggregate.read_predictions_csv(path, names))
   except MerjaxError as e:
     msg = str(e).replace("\n", " ")
     if not msg.startswith((args.file, "--classes")):
@@ -76,7 +100,12 @@ def main(argv=None) -> int:
   if args.json:
     print(json.dumps(summary, indent=2, allow_nan=False))
   else:
-    print(tables.format_report(summary, title=args.file), end="")
+    report = au_metrics.format_report if summary.get("task") == "au" else tables.format_report
+    print(report(summary, title=args.file), end="")
+    if "source" in summary:
+      src = summary["source"]
+      print(f"\nSelection ({src['format']} log): {src['selection']}"
+            f"{' [ORACLE]' if summary['oracle'] else ''}: {src['selection_evidence']}.")
   return 0
 
 

@@ -22,7 +22,7 @@ import os
 import sys
 
 from experiments import loso
-from merjax import cli
+from merjax import cli, distributed
 from merjax import config as config_lib
 from merjax import sweep as sweep_lib
 
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
   workdir = args.workdir or loso.default_workdir(f"sweep-{args.model}-{args.dataset}")
 
   def body():
+    distributed.initialize_from_args(args)
     grid = sweep_lib.parse_grid([o for o in args.overrides if o.startswith("grid.")])
     overrides = [o for o in args.overrides if not o.startswith("grid.")]
     config = config_lib.resolve(
@@ -44,10 +45,11 @@ def main(argv=None) -> int:
         sweep={"grid": grid, "select": args.select, "inner_folds": args.inner_folds})
     summary = sweep_lib.run_sweep(config, workdir, log=cli.log, restart=args.restart,
                                   force=args.force)
-    with open(os.path.join(workdir, "sweep.md")) as f:
-      print(f.read())
-    print(f"compiled programs: {summary['programs']}")
-    print(f"sweep directory: {workdir}")
+    if distributed.is_main():
+      with open(os.path.join(workdir, "sweep.md")) as f:
+        print(f.read())
+      print(f"compiled programs: {summary['programs']}")
+      print(f"sweep directory: {workdir}")
     failed = [f for row in summary["rows"] for f in row["failed"]]
     if failed and not args.allow_failed:
       return cli.FAILED_MEMBERS

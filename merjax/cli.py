@@ -4,6 +4,7 @@ Exit statuses (docs/reliability.md):
   0    done
   2    bad input: a one-line `error: ...` naming the file, row, clip, key or fold
   3    the run finished but some members failed (non-finite loss); --allow-failed gives 0
+  4    a process of a multi-process run died (named); rerunning resumes
   130  interrupted (Ctrl-C); rerunning the same command resumes
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from merjax.errors import MerjaxError
 
 OK, BAD_INPUT, FAILED_MEMBERS, INTERRUPTED = 0, 2, 3, 130
+PROCESS_LOST = 4   # another process of a multi-process run died (merjax/distributed.py)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -63,3 +65,12 @@ def guarded(body: Callable[[], int], resume_hint: str = "") -> int:
   except KeyboardInterrupt:
     print("interrupted" + (f"; {resume_hint}" if resume_hint else ""), file=sys.stderr)
     return INTERRUPTED
+  except Exception as e:  # noqa: BLE001 - only a dead peer process is turned into one line
+    if "merjax.distributed" not in sys.modules:   # not a multi-process run
+      raise
+    from merjax import distributed  # pylint: disable=import-outside-toplevel
+    message = distributed.lost_process(e)
+    if message is None:
+      raise
+    print(f"error: {message}", file=sys.stderr)
+    distributed.abort(PROCESS_LOST)

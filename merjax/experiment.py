@@ -18,17 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 import jax
 import numpy as np
 
-from merjax import rundir
+from merjax import distributed, rundir
 from merjax.config import set_path
-from merjax.data import labels, protocols
+from merjax.data import au, labels, protocols
 from merjax.data import registry as data_registry
 from merjax.data.records import Clip, subjects_of
 from merjax.errors import MerjaxError
-from merjax.evaluation import aggregate, tables
+from merjax.evaluation import aggregate, au_metrics, tables
 from merjax.modalities.stage import screen_clips, stage_inputs
 from merjax.models import inputs as model_inputs
 from merjax.models.registry import build_model
 from merjax.models.weights import pretrained
+from merjax.training import augment as augment_lib
 from merjax.training import checkpoint, losses, optim, strategies
 from merjax.training import trainer as trainer_lib
 
@@ -54,9 +55,16 @@ class PreparedData:
 
 def load_labelled(data_cfg: Mapping, log=logger.info):
   """(protocol, clips, y_N, dropped labels): the dataset's clips under its label
-  protocol, without the clips its modalities cannot use (data.onset_equals_apex)."""
+  protocol, without the clips its modalities cannot use (data.onset_equals_apex).
+  data.task=au: the protocol's classes are the AU set and y_N is N x A multi-hot
+  (merjax/data/au.py); clips without AU codes are dropped."""
   clips = data_registry.load_clips(data_cfg)
-  protocol, clips, y_N, dropped = labels.apply_protocol(data_cfg, clips, log)
+  if data_cfg["task"] == "au":
+    names, clips, y_N, n_dropped = au.label_clips(clips, data_cfg["action_units"], log)
+    protocol = protocols.identity_protocol("au", names)
+    dropped = {"(no AU codes)": n_dropped} if n_dropped else {}
+  else:
+    protocol, clips, y_N, dropped = labels.apply_protocol(data_cfg, clips, log)
   keep = screen_clips(clips, data_cfg["inputs"], data_cfg["preprocess"],
                       data_cfg["onset_equals_apex"], log, cache_dir=modality_cache_dir(data_cfg))
   if len(keep) < len(clips):           # screen_clips refuses to leave none
@@ -98,7 +106,7 @@ def prepare_data(config: Mapping, log=logger.info) -> PreparedData:
     log(f"LOSO skips subjects with no samples: {', '.join(folds.skipped)}")
   inputs = stage(clips, data_cfg)
   log(f"data: {len(clips)} clips, {len(set(subject_N))} subjects, "
-      f"{len(protocol.classes)} classes, inputs "
+      f"{len(protocol.classes)} {'AUs' if data_cfg['task'] == 'au' else 'classes'}, inputs "
       + ", ".join(f"{r}={data_cfg['inputs'][r]}{tuple(x.shape[1:])}" for r, x in inputs.items()))
   return PreparedData(clips, protocol.classes, y_N, subject_N, dataset_N, inputs,
                       folds, dropped)
@@ -131,6 +139,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       tx=optim.make_optimizer(train["optimizer"]),
       batch_size=train["batch_size"],
       steps_per_epoch=trainer_lib.steps_per_epoch(tables_, train["batch_size"]),
+      last_step_batch=trainer_lib.last_step_batch(tables_, train["batch_size"]),
+      full_steps=trainer_lib.full_steps(tables_, train["batch_size"]),
       augment=train["augment"], augment_roles=augment_roles,
       selection=train["selection"]["rule"],
       patience=train["selection"]["patience"],
@@ -140,6 +150,8 @@ def build_fold_functions(config: Mapping, model, tables_, roles) -> trainer_lib.
       loss_config=dict(train["loss"]),
       max_steps=train["total_steps"],
       offset_roles=model_inputs.offset_roles(config),
+      flow_roles=augment_lib.flow_channels(config, augment_roles),
+      multilabel=config["data"]["task"] == "au",
       **trainer_lib.config_options(config))
 
 
@@ -181,10 +193,11 @@ def first_failed_epoch(loss_history: Sequence[float]) -> int | None:
 
 
 def _rows(prepared: PreparedData, fold_name: str, r: strategies.MemberResult):
+  multilabel = prepared.y_N.ndim == 2        # data.task=au: the true AU vector
   for i, logits in zip(r.test_idx, r.logits):
     clip = prepared.clips[i]
     yield (clip.dataset, clip.subject, clip.clip_id, fold_name, r.seed,
-           prepared.class_names[prepared.y_N[i]], logits)
+           prepared.y_N[i] if multilabel else prepared.class_names[prepared.y_N[i]], logits)
 
 
 def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.MemberTables,
@@ -201,7 +214,11 @@ def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.
   progress = ledger.program(key)
   group_size = progress["group_size"] or train["group_size"]
   if group_size <= 0:
-    group_size = strategies.auto_group_size(fns, prepared.data(), tables_, strategy, chunk)
+    group_size = strategies.auto_group_size(fns, prepared.data(), tables_, strategy, chunk,
+                                            fraction=train["memory_fraction"])
+  if not progress["group_size"]:     # a multiple of the (global) device count, the same everywhere
+    group_size = distributed.broadcast(
+        math.ceil(group_size / jax.device_count()) * jax.device_count(), "group size")
   num_groups = len(strategies.member_groups(len(tables_), group_size))
   if progress["groups_done"]:
     log(f"resuming: {len(progress['groups_done'])} of {num_groups} groups already done")
@@ -231,6 +248,9 @@ def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.
     progress["groups_done"].append(g)
     ledger.commit(list(writers))
 
+  seconds, flops, steps = strategies.estimate_seconds(fns, prepared.data(), tables_, epochs)
+  log(f"estimate: {steps} fold-steps x {flops / 1e9:.3g} GFLOP on {jax.devices()[0].platform} "
+      f"= ~{strategies.clock(seconds)} of training (rough, +-3x; compilation extra)")
   budget = f" (train.total_steps={fns.max_steps})" if fns.max_steps > 0 else ""
   log(f"program {key}: {len(tables_)} members, {epochs} epochs{budget} x "
       f"{fns.steps_per_epoch} steps, selection {selection_label(config)}, strategy {strategy}, "
@@ -239,11 +259,22 @@ def train_program(config: Mapping, prepared: PreparedData, tables_: trainer_lib.
     strategies.run_members(
         fns, prepared.data(), tables_, epochs=epochs, strategy=strategy,
         group_size=group_size, chunk=chunk, on_group_done=group_done,
-        done_groups=progress["groups_done"], checkpointer=checkpointer)
+        done_groups=progress["groups_done"], checkpointer=checkpointer,
+        step_progress=strategies.wants_step_progress(
+            seconds, epochs, math.ceil(len(tables_) / group_size)))
   finally:
     if checkpointer is not None:
       checkpointer.close()
   return progress["members"]
+
+
+def fingerprinted_clips(prepared: PreparedData) -> list[Clip]:
+  """The clips as inputs.json fingerprints them: an AU run's label is its AU set
+  (`AU1+AU4`), so a resume refuses changed AU codes as it refuses changed emotions."""
+  if prepared.y_N.ndim != 2:
+    return prepared.clips
+  return [dataclasses.replace(c, label=au_metrics.label_text(y, prepared.class_names))
+          for c, y in zip(prepared.clips, prepared.y_N)]
 
 
 def run_plan(config: Mapping, rd: rundir.RunDirectory, plan: Plan, log) -> tuple[list[dict], PreparedData]:
@@ -258,9 +289,10 @@ def run_plan(config: Mapping, rd: rundir.RunDirectory, plan: Plan, log) -> tuple
   for p, combo_ids in enumerate(plan.programs):
     program_config = with_values(config, {k: plan.combos[combo_ids[0]][k]
                                           for k in plan.structural})
-    prepared = prepare_data(program_config, log)
+    with distributed.main_first(f"data of program {p}"):   # process 0 fills the cache
+      prepared = prepare_data(program_config, log)
     rd.check_inputs(f"program_{p}",
-                    rundir.input_fingerprint(prepared.clips, prepared.class_names))
+                    rundir.input_fingerprint(fingerprinted_clips(prepared), prepared.class_names))
     folds, num_outer = prepared.folds, len(prepared.folds)
     if plan.extend_folds is not None:
       folds = plan.extend_folds(prepared)
@@ -270,14 +302,15 @@ def run_plan(config: Mapping, rd: rundir.RunDirectory, plan: Plan, log) -> tuple
     model = build_model(program_config["model"], len(prepared.class_names))
     fns = build_fold_functions(program_config, model, tables_, tuple(prepared.inputs))
     writers = {}
+    multilabel = program_config["data"]["task"] == "au"
     for c in combo_ids:
       writers[c, False] = rundir.PredictionWriter(
           os.path.join(plan.combo_dir(c), rundir.PREDICTIONS), prepared.class_names,
-          fresh=not rd.resuming)
+          fresh=not rd.resuming, multilabel=multilabel)
       if plan.inner_dir is not None:
         writers[c, True] = rundir.PredictionWriter(
             os.path.join(plan.inner_dir(c), rundir.PREDICTIONS), prepared.class_names,
-            fresh=not rd.resuming)
+            fresh=not rd.resuming, multilabel=multilabel)
     ledger.commit([w.path for w in writers.values()])
     records += train_program(
         program_config, prepared, tables_, fns, ledger=ledger, key=str(p),
@@ -305,6 +338,24 @@ def write_history(workdir: str, records: list[dict]) -> None:
                                             "failed_epoch")} for m in records])
 
 
+def paper_size_warning(config: Mapping) -> str | None:
+  """A one-line warning when a model with QUICK overrides (merjax/configs/<model>.py) runs
+  without them on a CPU, where its paper-size configuration takes hours; None otherwise."""
+  from merjax import baselines  # pylint: disable=import-outside-toplevel
+  from merjax import config as config_lib  # pylint: disable=import-outside-toplevel
+  name = config["model"]["name"]
+  if jax.devices()[0].platform != "cpu" or baselines.is_baseline(name):
+    return None
+  try:
+    quick = config_lib.quick_overrides(name)
+  except MerjaxError:
+    return None
+  if config_lib.apply_overrides(dict(config), quick) == config:
+    return None
+  return (f"warning: the paper-size {name} configuration on a CPU can take hours; "
+          f"`--quick` runs its minutes-long version (merjax/configs/{name}.py QUICK)")
+
+
 def run(config: dict, workdir: str, log=None, restart: bool = False,
         force: bool = False) -> dict:
   """Trains every (seed, fold) member of a validated config and writes the run
@@ -316,11 +367,22 @@ def run(config: dict, workdir: str, log=None, restart: bool = False,
   from merjax.configs import schema  # pylint: disable=import-outside-toplevel
   log = log or logger.info
   config = pretrained.record_sha256(schema.validate(config))
+  warning = paper_size_warning(config)
+  if warning:
+    log(warning)
+  from merjax import baselines  # pylint: disable=import-outside-toplevel
   with rundir.RunDirectory(workdir, config, restart=restart, force=force) as rd:
-    records, prepared = run_plan(config, rd, Plan.single(workdir), log)
-    write_history(workdir, records)
-    return score_run(workdir, config, prepared.class_names,
-                     failed_members(records, rundir.PREDICTIONS), prepared.folds.skipped)
+    if baselines.is_baseline(config["model"]["name"]):   # hand-crafted: no training loop
+      from merjax.baselines import run as baseline_run  # pylint: disable=import-outside-toplevel
+      records, prepared = baseline_run.run_baseline(config, rd, log)
+    else:
+      records, prepared = run_plan(config, rd, Plan.single(workdir), log)
+    if distributed.is_main():
+      write_history(workdir, records)
+      metrics = score_run(workdir, config, prepared.class_names,
+                          failed_members(records, rundir.PREDICTIONS), prepared.folds.skipped)
+    distributed.barrier("scored")      # the other processes read what process 0 wrote
+    return metrics if distributed.is_main() else rundir.read_json(rd.file(rundir.METRICS))
 
 
 def score_run(workdir: str, config: Mapping, class_names, failed: Sequence[Mapping] = (),
@@ -328,14 +390,18 @@ def score_run(workdir: str, config: Mapping, class_names, failed: Sequence[Mappi
   """Computes metrics.json, results.md and results.csv from predictions.csv;
   failed members are listed in all three."""
   failed_text = [describe_failure(m) for m in failed]
+  au_task = config["data"]["task"] == "au"
   try:
-    preds = rundir.read_predictions(os.path.join(workdir, rundir.PREDICTIONS), class_names)
+    path = os.path.join(workdir, rundir.PREDICTIONS)
+    preds = (au_metrics.read_predictions(path) if au_task
+             else rundir.read_predictions(path, class_names))
   except MerjaxError:
     if failed:
       raise MerjaxError(f"{workdir}: no predictions (every member failed: "
                         f"{', '.join(failed_text)})") from None
     raise
-  metrics = aggregate.summarize_predictions(preds)
+  metrics = (au_metrics.summarize_predictions(preds) if au_task
+             else aggregate.summarize_predictions(preds))
   metrics["selection"] = config["train"]["selection"]["rule"]
   metrics["oracle"] = metrics["selection"] == "oracle"
   metrics["failed_folds"] = failed_text
@@ -346,12 +412,13 @@ def score_run(workdir: str, config: Mapping, class_names, failed: Sequence[Mappi
   title = f"{config['model']['name']} on {config['data']['dataset']}"
   if metrics["oracle"]:
     title += " (ORACLE selection: epoch chosen on the test subject)"
-  report = tables.format_report(metrics, title)
+  report = (au_metrics.format_report if au_task else tables.format_report)(metrics, title)
   if failed:
     report += (f"\n**FAILED members ({len(failed)}), not scored**: "
                + "; ".join(failed_text) + "\n")
   rundir.write_text(os.path.join(workdir, rundir.RESULTS_MD), report)
-  results_csv = tables.format_csv(metrics, split_std=True).splitlines()
+  results_csv = (au_metrics.format_csv(metrics) if au_task
+                 else tables.format_csv(metrics, split_std=True)).splitlines()
   results_csv = ([results_csv[0] + ",failed_members"]
                  + [line + f",{len(failed)}" for line in results_csv[1:]])
   rundir.write_text(os.path.join(workdir, rundir.RESULTS_CSV), "\n".join(results_csv) + "\n")

@@ -126,7 +126,8 @@ def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
   if unknown:
     raise MerjaxError(f"dataset {dataset}: classes {unknown} are not among the run's "
                       f"{class_names}")
-  labels = [protocol.classes[y] for y in y_N]
+  multilabel = data_cfg["task"] == "au"        # y_N: N x A multi-hot (docs/au.md)
+  labels = list(y_N) if multilabel else [protocol.classes[y] for y in y_N]
   inputs = experiment.stage(clips, data_cfg)
   data = {"inputs": {r: jnp.asarray(x) for r, x in inputs.items()},
           "y": jnp.zeros(len(clips), jnp.int32)}
@@ -142,7 +143,7 @@ def predict_clips(workdir: str, dataset: str, overrides: Sequence[str] = (),
     out_path = os.path.join(rundir.numbered_folder(workdir, f"predict-{dataset}"),
                             rundir.PREDICTIONS)
   os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)
-  writer = rundir.PredictionWriter(out_path, class_names)
+  writer = rundir.PredictionWriter(out_path, class_names, multilabel=multilabel)
   written = 0
   for program, state, members in _saved_groups(workdir, records):
     rows = {"test": jnp.tile(jnp.arange(n, dtype=jnp.int32), (len(members), 1)),

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from merjax import distributed
 from merjax.errors import MerjaxError
 
 MARKER = "merjax_run.json"
@@ -41,6 +42,7 @@ METRICS = "metrics.json"
 RESULTS_MD = "results.md"
 RESULTS_CSV = "results.csv"
 CHECKPOINTS = "checkpoints"
+RUN_PROCESSES = "run_processes"   # config.json's record of the process and device counts
 PREDICTION_COLUMNS = ("dataset", "subject", "clip", "fold", "seed", "label", "pred")
 
 # What a run may delete or overwrite in its own directory (with --restart).
@@ -109,6 +111,7 @@ class RunLock:
       with os.fdopen(fd, "w") as f:
         json.dump(owner, f)
       self.held = True
+      distributed.at_abort(self.release)     # a lost peer process ends this one at once
       return
     raise MerjaxError(f"{self.path}: could not take the run lock")
 
@@ -130,6 +133,7 @@ class RunLock:
     os.remove(self.path)
 
   def release(self) -> None:
+    distributed.cancel_at_abort(self.release)
     if self.held:
       self.held = False
       with contextlib.suppress(FileNotFoundError):
@@ -214,14 +218,26 @@ class RunDirectory:
                restart: bool = False, force: bool = False):
     self.path = workdir
     self.kind = kind
-    self._open_dir(force)
     self.lock = RunLock(workdir)
-    self.lock.acquire(force)
+    if not distributed.is_main():   # process 0 opens the directory; the others hear how
+      opened = distributed.broadcast(None, "run directory")
+      if "error" in opened:
+        raise MerjaxError(f"process 0: {opened['error']}")
+      self.resuming = opened["resuming"]
+      return
+    try:
+      self._open_dir(force)
+      self.lock.acquire(force)
+    except MerjaxError as e:
+      distributed.broadcast({"error": str(e)}, "run directory")
+      raise
     try:
       self.resuming = self._start(config, restart)
-    except BaseException:
+    except BaseException as e:
       self.lock.release()
+      distributed.broadcast({"error": str(e) or type(e).__name__}, "run directory")
       raise
+    distributed.broadcast({"resuming": self.resuming}, "run directory")
 
   def __enter__(self):
     return self
@@ -256,6 +272,7 @@ class RunDirectory:
     if (os.path.exists(self.file(PROGRESS)) and os.path.exists(self.file(CONFIG))
         and not restart):
       saved = read_json(self.file(CONFIG), "config.json")
+      saved[RUN_PROCESSES] = as_json[RUN_PROCESSES] = None   # a resume may use other counts
       difference = _first_difference(saved, as_json)
       if difference:
         raise MerjaxError(f"{self.path} holds a run with another config ({difference}); resume "
@@ -270,7 +287,8 @@ class RunDirectory:
         os.remove(path)
     write_json(self.file(MARKER), {"kind": self.kind, "created": datetime.datetime.now(
         ).isoformat(timespec="seconds")})
-    write_json(self.file(CONFIG), config, indent=2, sort_keys=True)
+    write_json(self.file(CONFIG), {**config, RUN_PROCESSES: distributed.describe()},
+               indent=2, sort_keys=True)
     return False
 
   def check_inputs(self, key: str, fingerprint: Mapping) -> None:
@@ -283,7 +301,8 @@ class RunDirectory:
         raise MerjaxError(f"{self.path}: the inputs changed since the interrupted run "
                           f"({difference}); pass --restart to start over on the new inputs")
       return
-    write_json(path, {**saved, key: fingerprint})
+    if distributed.is_main():
+      write_json(path, {**saved, key: fingerprint})
 
 
 # ---------------------------------------------------------------- the ledger
@@ -308,12 +327,16 @@ class Ledger:
 
   def cut_partial_rows(self) -> None:
     """Truncates every output file to its size at the last finished group."""
+    if not distributed.is_main():
+      return
     for rel, size in self.data["files"].items():
       path = os.path.join(self.workdir, rel)
       if os.path.exists(path) and os.path.getsize(path) > size:
         os.truncate(path, size)
 
   def commit(self, paths) -> None:
+    if not distributed.is_main():    # process 0 alone writes the run directory
+      return
     for path in paths:
       self.data["files"][os.path.relpath(path, self.workdir)] = os.path.getsize(path)
     write_json(self.path, self.data)
@@ -351,19 +374,37 @@ def class_names_of(predictions_csv: str) -> list[str]:
 
 
 class PredictionWriter:
-  """Appends rows (PREDICTION_COLUMNS + logits) to one predictions CSV."""
+  """Appends rows (PREDICTION_COLUMNS + logits) to one predictions CSV.
 
-  def __init__(self, path: str, class_names: Sequence[str], fresh: bool = True):
-    self.path, self.class_names = path, tuple(class_names)
-    if fresh or not os.path.exists(path):
+  multilabel (data.task=au; class_names = the AU set): `label` is the true AU vector,
+  written as `label` / `pred` cells `AU1+AU2` (`none` when empty; pred: logit > 0), one
+  `logit_<AU>` column per AU, then one 0/1 `true_<AU>` column per AU (docs/au.md)."""
+
+  def __init__(self, path: str, class_names: Sequence[str], fresh: bool = True,
+               multilabel: bool = False):
+    self.path, self.class_names, self.multilabel = path, tuple(class_names), multilabel
+    if distributed.is_main() and (fresh or not os.path.exists(path)):
+      header = prediction_header(class_names)
+      if multilabel:
+        header += tuple(f"true_{c}" for c in class_names)
       with open(path, "w", newline="") as f:
-        csv.writer(f).writerow(prediction_header(class_names))
+        csv.writer(f).writerow(header)
 
   def write(self, rows) -> None:
     """rows: (dataset, subject, clip, fold, seed, label, logits_K) tuples."""
+    from merjax.evaluation import au_metrics  # pylint: disable=import-outside-toplevel
+    if not distributed.is_main():
+      return
     with open(self.path, "a", newline="") as f:
       writer = csv.writer(f)
       for dataset, subject, clip, fold, seed, label, logits in rows:
+        if self.multilabel:
+          true = [int(v > 0.5) for v in label]
+          writer.writerow([dataset, subject, clip, fold, seed,
+                           au_metrics.label_text(true, self.class_names),
+                           au_metrics.label_text(np.asarray(logits) > 0, self.class_names)]
+                          + [f"{v:.6g}" for v in logits] + true)
+          continue
         writer.writerow([dataset, subject, clip, fold, seed, label,
                          self.class_names[int(np.argmax(logits))]]
                         + [f"{v:.6g}" for v in logits])

@@ -32,7 +32,7 @@ import numpy as np
 
 from merjax import config as config_lib
 from merjax.configs import schema
-from merjax import experiment, rundir
+from merjax import distributed, experiment, rundir
 from merjax.data import protocols
 from merjax.errors import MerjaxError
 from merjax.evaluation import metrics as metrics_lib
@@ -44,6 +44,7 @@ from merjax.training import optim
 logger = logging.getLogger(__name__)
 
 TABLE_METRICS = ("uf1", "uar", "acc")
+AU_TABLE_METRICS = ("mean_f1",)      # data.task=au (merjax/evaluation/au_metrics.py)
 
 
 def parse_grid(items) -> dict[str, list]:
@@ -137,7 +138,7 @@ def run_sweep(config: dict, workdir: str, log=None, restart: bool = False,
   nested = sweep["select"] == "nested"
   seeds = experiment.seeds_of(config)
   with rundir.RunDirectory(workdir, config, kind="sweep", restart=restart, force=force) as rd:
-    for c in range(len(combos)):
+    for c in range(len(combos) if distributed.is_main() else 0):   # process 0 writes
       os.makedirs(os.path.join(workdir, _combo_name(c)), exist_ok=True)
       if nested:
         os.makedirs(os.path.join(workdir, "inner", _combo_name(c)), exist_ok=True)
@@ -155,6 +156,9 @@ def run_sweep(config: dict, workdir: str, log=None, restart: bool = False,
             prepared.folds, prepared.subject_N, sweep["inner_folds"]))) if nested else None,
         inner_dir=(lambda c: os.path.join(workdir, "inner", _combo_name(c))) if nested else None)
     records, prepared = experiment.run_plan(config, rd, the_plan, log)
+    if not distributed.is_main():      # process 0 scores; the others read its summary
+      distributed.barrier("scored")
+      return rundir.read_json(os.path.join(workdir, "sweep.json"))
     rows = []
     for c in range(len(combos)):
       combo_dir = os.path.join(workdir, _combo_name(c))
@@ -176,6 +180,7 @@ def run_sweep(config: dict, workdir: str, log=None, restart: bool = False,
       summary["nested"] = select_nested(workdir, config, combos, prepared.class_names,
                                         sweep["select_metric"])
     write_sweep_table(workdir, config, summary)
+    distributed.barrier("scored")
   return summary
 
 
@@ -253,7 +258,8 @@ def write_sweep_table(workdir: str, config: Mapping, summary: dict) -> str:
   """sweep.md (mean ± std over seeds per combination), sweep.csv (with the
   per-seed values) and sweep.json; returns the Markdown."""
   keys = list(summary["rows"][0]["values"]) if summary["rows"] else []
-  columns = [(agg, m) for agg in ("pooled", "fold_mean") for m in TABLE_METRICS]
+  table_metrics = AU_TABLE_METRICS if config["data"]["task"] == "au" else TABLE_METRICS
+  columns = [(agg, m) for agg in ("pooled", "fold_mean") for m in table_metrics]
   title = f"Sweep: {config['model']['name']} on {config['data']['dataset']}"
   n_seeds = len(summary["seeds"])
   lines = [f"## {title}", "",
@@ -293,10 +299,12 @@ def write_sweep_table(workdir: str, config: Mapping, summary: dict) -> str:
     lines += ["", "**FAILED members** (non-finite loss; not scored): " + " | ".join(failed)]
   scored = [r for r in summary["rows"] if r["metrics"] is not None]
   if scored:
-    best = max(scored, key=lambda r: r["metrics"]["pooled"]["uf1"])
+    first = table_metrics[0]
+    best = max(scored, key=lambda r: r["metrics"]["pooled"][first] or 0.0)
     lines += ["", f"ORACLE (chosen on the outer test subjects; for reference, not a result): "
-              f"{best['name']} {best['values']} has the best pooled UF1 "
-              f"{best['metrics']['pooled']['uf1']:.4f}."]
+              f"{best['name']} {best['values']} has the best pooled "
+              f"{'mean AU F1' if first == 'mean_f1' else 'UF1'} "
+              f"{best['metrics']['pooled'][first]:.4f}."]
     if "nested" not in summary:
       lines.append("No honest choice of combination was made: run with sweep.select=nested "
                    "(--select nested) to choose one per outer fold by inner LOSO.")

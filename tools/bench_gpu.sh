@@ -4,13 +4,15 @@
 #   bash tools/bench_gpu.sh trainer   # MEGANet, FDP and DIANet fold-parallel strategies
 #   bash tools/bench_gpu.sh inputs    # modality kernels + whole stage, STSTNet 68 folds, README main job
 #   bash tools/bench_gpu.sh profile   # DFR-Net Tables 5/7/9 parameters, FLOPs, GPU latency
+#   bash tools/bench_gpu.sh loso      # the LOSO goals: STSTNet 68 x 800 epochs (< 30 s), MEGANet
+#                                     # 26 x 50 (< 3 min), FDP 26 folds (< 10 min), whole processes
 #
 # Each step runs under its own `timeout` so one slow step cannot take the others'
 # results with it; output goes to stdout and, when OUT is set, to $OUT/<section>.md.
 # Run from the repository root with jax (CUDA) installed.
 set -u -o pipefail
 export PYTHONUNBUFFERED=1
-section="${1:?usage: bench_gpu.sh trainer|inputs|profile}"
+section="${1:?usage: bench_gpu.sh trainer|inputs|dianet|loso|profile}"
 log="${OUT:-/tmp}/${section}.md"
 : > "$log"
 
@@ -58,6 +60,19 @@ case "$section" in
       --epochs 3 --strategies sequential,vmap:2
     step 200 python3 tools/bench_trainer.py --model dianet --folds 26 --per-subject 10 --batch 32 \
       --epochs 3 --strategies sequential,vmap:2 --dtype bfloat16
+    ;;
+  loso)
+    # Whole STSTNet composite LOSO (442 clips, 68 subjects, batch 256) at the paper's 800 epochs, one
+    # process per row, compile and peak RSS reported (goal: < 30 s). No torch row: the image's torch
+    # is a CPU build and its loop would take over an hour here.
+    step 240 python3 tools/bench_vs_torch.py --folds 68 --epochs 800 --repeats 1 \
+      --runs vmap:68,vmap:34,sequential
+    # MEGANet 26 folds at 224 x 224, batch 32: ms per fold-step and the projected 26 x 50-epoch LOSO.
+    step 150 python3 tools/bench_trainer.py --model meganet --folds 26 --per-subject 10 --batch 32 \
+      --epochs 2 --strategies sequential,vmap:2 --dtype bfloat16 --project-epochs 50
+    # FDP (paper size) 26 folds: the projected CASME II LOSO (goal: < 10 min).
+    step 150 python3 tools/bench_trainer.py --model fdp --folds 26 --per-subject 10 --batch 36 \
+      --epochs 2 --strategies sequential,vmap:26 --project-epochs 100
     ;;
   profile)
     step 400 python3 -m experiments.profile --all-dfrnet-configs --runs 100

@@ -15,7 +15,8 @@ take at that rate (CASME II-sized by default: 26 subjects, 255 clips, batch 32,
 set the model's compute dtype and attention (MEGANet: model.dtype,
 model.attention_impl). `--torch` adds the peer baseline: STSTNet trained the
 way its PyTorch reference does it (a fresh model per subject, one after
-another), when torch is installed.
+another), when torch is installed. Each row also gives the process's peak RSS so far; for the
+whole composite LOSO against the PyTorch loop, one process per row, see tools/bench_vs_torch.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -81,6 +83,12 @@ def loso_fold_steps(subjects: int, clips: int, batch: int) -> int:
   clips split as evenly as possible over the subjects."""
   per_subject_S = np.array([len(a) for a in np.array_split(np.arange(clips), subjects)])
   return int(sum(-(-(clips - n) // batch) for n in per_subject_S))
+
+
+def _peak_rss_mb() -> float:
+  """This process's peak resident set so far (rows run in one process: a row's own peak is
+  at most this; tools/bench_vs_torch.py runs each row in its own process)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _load() -> str:
@@ -189,8 +197,8 @@ def main(argv=None):
         f"{args.batch} = {project_steps} fold-steps per LOSO epoch, x {args.project_epochs} epochs")
   print(f"| strategy | members per call | compile + 1st epoch (s) | ms per fold-step | vs first row "
         f"| one {args.project_subjects}-fold epoch (s) | {args.project_epochs}-epoch LOSO (min) "
-        f"| load before/after |")
-  print("|---|---:|---:|---:|---:|---:|---:|---|", flush=True)
+        f"| peak RSS so far (MB) | load before/after |")
+  print("|---|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
   base = None   # ms per fold-step of the first row (list sequential first)
   for spec in args.strategies.split(","):
     name, _, group = spec.partition(":")
@@ -203,7 +211,8 @@ def main(argv=None):
     label = name + (f" (chunk {args.chunk})" if name == "chunked" else "")
     epoch_s = ms * project_steps / 1000
     print(f"| merjax {label} | {group_size} | {first:.1f} | {ms:.1f} | {base / ms:.2f}x "
-          f"| {epoch_s:.1f} | {epoch_s * args.project_epochs / 60:.1f} | {before}/{_load()} |",
+          f"| {epoch_s:.1f} | {epoch_s * args.project_epochs / 60:.1f} | {_peak_rss_mb():.0f} "
+          f"| {before}/{_load()} |",
           flush=True)
   if args.torch and args.model == "ststnet":
     try:
@@ -211,7 +220,8 @@ def main(argv=None):
                                        args.epochs, args.classes)
       epoch_s = ms * project_steps / 1000
       print(f"| PyTorch reference loop (fresh model per fold) | 1 | - | {ms:.1f} | "
-            f"{base / ms:.2f}x | {epoch_s:.1f} | {epoch_s * args.project_epochs / 60:.1f} | - |")
+            f"{base / ms:.2f}x | {epoch_s:.1f} | {epoch_s * args.project_epochs / 60:.1f} "
+            f"| {_peak_rss_mb():.0f} | - |")
     except ImportError:
       print("| PyTorch reference loop | - | - | torch not installed | - |")
 

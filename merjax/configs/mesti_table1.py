@@ -42,8 +42,11 @@ SPLIT = ["data.folds=split", "data.test_fraction=0.1", "data.split_rule=total",
 
 
 def modality_overrides(modality: str) -> list[str]:
-  """The single-image input `modality` (its shape follows from the modality)."""
-  return [f'data.inputs={{"image": "{modality}"}}']
+  """The single-image input `modality` (its shape follows from the modality). The paper
+  rotates every input; whether it rotated a flow image's vectors is not said: ours, the
+  flow image is rotated as a picture (train.augment.flow_rotation=image, docs/augment.md)."""
+  flow = ["train.augment.flow_rotation=image"] if modality.startswith("flow") else []
+  return [f'data.inputs={{"image": "{modality}"}}'] + flow
 
 
 ROWS = [

@@ -87,10 +87,16 @@ def text(v) -> str | None:
   return None if isinstance(v, str) else f"{v!r} is not a string"
 
 
+def _au_set(v) -> str | None:
+  from merjax.data import au  # pylint: disable=import-outside-toplevel
+  return au.check_set(v)
+
+
 SELECTION_RULES = ("last", "inner_val", "oracle")
 STRATEGIES = ("vmap", "sequential", "chunked")
 PARAM_DTYPES = ("float32", "bfloat16", "float64")
-FOLD_PROTOCOLS = ("loso", "split", "cross")
+FOLD_PROTOCOLS = ("loso", "split", "cross", "lodo")
+TASKS = ("classification", "au")
 ONSET_APEX_POLICIES = ("error", "drop")
 
 SCHEMA: dict = {
@@ -106,7 +112,15 @@ SCHEMA: dict = {
         "protocol": Key(None, "label protocol name (merjax/data/labels.py); None = the "
                         "dataset's default", text_or_none),
         "folds": Key("loso", "loso | split (stratified test share) | cross (train on one "
-                     "dataset, test on another)", one_of(*FOLD_PROTOCOLS)),
+                     "dataset, test on another) | lodo (leave one dataset of a composite out)",
+                     one_of(*FOLD_PROTOCOLS)),
+        "task": Key("classification", "classification (emotion classes of data.protocol) | au "
+                    "(multi-label action units of data.action_units; docs/au.md)",
+                    one_of(*TASKS)),
+        "action_units": Key(["AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU10", "AU12",
+                             "AU14", "AU15", "AU17"],
+                            "task au: the AU set, one sigmoid output each (codes normalised "
+                            "by merjax/data/au.py; docs/au.md)", _au_set),
         "test_fraction": Key(0.1, "split protocol's test share, in (0, 1)",
                              number(0, 1, open_low=True, open_high=True)),
         "split_rule": Key("per_class", "split protocol's test count: per_class (round each "
@@ -144,6 +158,8 @@ SCHEMA: dict = {
                           "shuffled training set) | partial: the last step holds the remaining "
                           "samples, masked (PyTorch's DataLoader without drop_last)",
                           one_of("full", "partial")),
+        "shuffle": Key(True, "true: a fresh shuffle of the training samples every epoch | false: "
+                       "their dataset order every epoch (the official STSTNet loop)", boolean),
         "optimizer": {OPEN: "name + hyperparameters (merjax/training/optim.py)",
                       DEFAULT: {"learning_rate": 1e-3, "weight_decay": 0.0},
                       "name": Key("adam", "optimizer name (merjax/training/optim.py)", text)},
@@ -169,6 +185,12 @@ SCHEMA: dict = {
         "group_size": Key(0, "members per compiled call; 0 = auto (memory estimate)",
                           integer(0)),
         "chunk": Key(2, "members per vmap chunk for strategy chunked", integer(1)),
+        "memory_fraction": Key(0.35, "group_size=0 (auto) with strategy vmap / chunked: the "
+                               "share of the device's memory "
+                               "(a CPU: the host's RAM) the members of one call may take, less "
+                               "what the process already holds; the rest is left to the "
+                               "process and a second run (strategies.MEMORY_FRACTION)",
+                               number(0.0, 1.0, open_low=True)),
         "checkpoint_every": Key(5, "epochs between checkpoints of the group in flight; 0 = none",
                                 integer(0)),
         "save_final": Key(True, "keep each fold model (checkpoints/final) for "
@@ -190,6 +212,8 @@ SCHEMA: dict = {
     # Written by merjax itself into a combination's / a selection's config.json.
     "sweep_combination": Key(None, "a sweep combination's index and values (written by merjax)"),
     "sweep_selection": Key(None, "how nested selection chose (written by merjax)"),
+    "run_processes": Key(None, "processes and devices of the run that wrote this config.json "
+                               "(written by merjax; a resume may use other counts)"),
 }
 
 OPTIONAL_GROUPS = ("sweep",)   # present only in sweep configs
@@ -295,6 +319,29 @@ def check_combinations(config: Mapping) -> None:
     raise MerjaxError(f"--dataset {data['dataset']} needs data.root=/path/to/{data['dataset']}")
   if not data["inputs"]:
     raise MerjaxError("data.inputs: no input role (set data.modality=NAME)")
+  _check_task(config)
+
+
+def _check_task(config: Mapping) -> None:
+  """data.task=au needs a multi-label loss and folds that do not stratify by class; the
+  multi-label loss needs data.task=au (docs/au.md)."""
+  from merjax.training import losses  # pylint: disable=import-outside-toplevel
+  data, train = config["data"], config["train"]
+  multilabel = train["loss"]["name"] in losses.MULTILABEL
+  if data["task"] == "au":
+    if not multilabel:
+      raise MerjaxError(f"data.task=au: train.loss.name={train['loss']['name']!r} is a "
+                        f"classification loss; set train.loss.name="
+                        f"{' or '.join(losses.MULTILABEL)} (--task au does)")
+    if data["folds"] == "split":
+      raise MerjaxError("data.task=au: data.folds=split stratifies by emotion class; "
+                        "use loso, lodo or cross")
+    if "sweep" in config and config["sweep"]["select"] == "nested":
+      raise MerjaxError("data.task=au: sweep.select=nested ranks classification metrics; "
+                        "not available for AU runs")
+  elif multilabel:
+    raise MerjaxError(f"train.loss.name={train['loss']['name']!r} is a multi-label loss: "
+                      f"set data.task=au")
 
 
 def check_consumers(config: Mapping) -> None:
@@ -312,7 +359,11 @@ def check_consumers(config: Mapping) -> None:
       raise MerjaxError(f"data.inputs.{role}: unknown modality {modality!r}; "
                         + closest(str(modality), modality_registry.MODALITIES))
   stage.resolve_preprocess(data["preprocess"])
-  model_registry.check_config(config["model"])
+  from merjax import baselines
+  if baselines.is_baseline(config["model"]["name"]):
+    baselines.check_config(config)     # hand-crafted features + SVM (docs/baselines.md)
+  else:
+    model_registry.check_config(config["model"])
   optim.check_config(train["optimizer"])
   losses.check_config(train["loss"])
   augment.check_config(train["augment"])

@@ -4,13 +4,15 @@ Sheet 1 (first sheet, whatever its name) has no header; columns: participant
 number, `<video>_<n>` (e.g. `disgust1_1`), onset, apex, offset, AUs,
 estimated emotion (positive / negative / surprise / others), expression type,
 self-report. Only `micro-expression` rows are returned (4 classes).
-Sheet `naming rule1`: rows holding a participant number and its folder
-(`s15`); sheet `naming rule2`: rows holding a video name and its 4-digit
-code (`0101`). The frame folder of a row is the one in `rawpic/<sXX>/` (or
+Sheet `naming rule1` (no header): rows holding the folder's number, the folder
+(`s15`) and the participant number (read: the `sXX` cell and the last integer
+cell); sheet `naming rule2` (no header): rows holding a 4-digit code (`0101`,
+maybe written as the number 101) and its video name (`disgust1`). The frame folder of a row is the one in `rawpic/<sXX>/` (or
 `cropped/<sXX>/`) whose name starts with `<XX>_<code>`.
 Folders hold whole videos, so `frames` is the onset..offset window (files
 img{N}.jpg, N 1-based, mapped through the sorted file list).
-Policy: offset 0 means "unknown": the offset is set to the apex (reported).
+Policies (reported): offset 0 means "unknown": the offset is set to the apex;
+apex 0 means "unknown": the apex is set to None (consumers use the middle).
 
 Options: annotation, frames ("raw" = rawpic, default, or "cropped"),
 problems / collect_errors.
@@ -58,9 +60,12 @@ def _rule(path, sheet, names, pair):
 
 
 def _subject_pair(row):
+  """(participant number, folder) of a `naming rule1` row: the folder is its `sXX`
+  cell, the participant its last integer cell (real rows read (15, s15, 1): the
+  folder's number, the folder, the participant)."""
   folder = next((text(c) for c in row if re.fullmatch(r"s\d+", text(c), re.I)), None)
-  number = next((text(c) for c in row if re.fullmatch(r"\d+", text(c))), None)
-  return (int(number), folder.lower()) if folder and number else None
+  numbers = [text(c) for c in row if re.fullmatch(r"\d+", text(c))]
+  return (int(numbers[-1]), folder.lower()) if folder and numbers else None
 
 
 def _code_pair(row):
@@ -89,6 +94,10 @@ def _clip(row, where, copy):
     copy.report.note(f"{where} ({subject}/{name})", "offset 0 (unknown)",
                      f"offset set to the apex {apex}")
     offset = apex
+  if apex == 0:
+    copy.report.note(f"{where} ({subject}/{name})", "apex 0 (unknown)",
+                     "apex set to unknown (middle of onset..offset used)")
+    apex = None
   label = sheets.check_label(text(cell(row, 6)), LABELS, "estimated emotion")
   prefix = f"{subject[1:]}_{codes[video]}"
   subject_dir = os.path.join(copy.frames_dir, subject)

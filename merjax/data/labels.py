@@ -76,6 +76,12 @@ PROTOCOLS: dict[str, LabelProtocol | Callable[[Sequence[Clip]], LabelProtocol]] 
         {"happiness": "happiness", "surprise": "surprise", "others": "others",
          "other": "others"}),
     "dianet": dianet,
+    # merjax.data.composite: every member's emotions onto the MEGC 3 classes where the
+    # MEGC2019 mapping applies (the union of casme2/samm/casme3_3class; CASME's and 4DME's
+    # own words too); others, tense and the like are dropped.
+    "composite_3class": _three(
+        "composite_3class", ("disgust", "repression", "fear", "sadness", "sad", "anger",
+                             "contempt", "negative"), ("happiness", "happy", "positive")),
 }
 
 # The protocol check_data and the composite use when none is named.
@@ -83,6 +89,7 @@ DEFAULT_PROTOCOL = {
     "casme2": "casme2_5class", "samm": "samm_5class_fdp", "smic": "smic_3class",
     "casme_sq": "casme_sq_4class", "casme3": "casme3_7class", "mmew": "mmew_6class",
     "megc2019": "megc2019_3class", "casme2_samm": "fdp_cross3",
+    "composite": "composite_3class",
 }
 
 

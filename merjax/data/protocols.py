@@ -174,17 +174,31 @@ def cross_dataset_folds(dataset_N: Sequence[str], train: str,
                (dataset_N == test)[None], "cross")
 
 
+def leave_one_dataset_out_folds(dataset_N: Sequence[str]) -> Folds:
+  """One fold per dataset of a composite (sorted names): train on every other dataset,
+  test on it. Fewer than 2 datasets is a MerjaxError."""
+  dataset_N = np.asarray(dataset_N)
+  present = sorted(set(dataset_N.tolist()))
+  if len(present) < 2:
+    raise MerjaxError(f"data.folds=lodo needs at least 2 datasets, got "
+                      f"{', '.join(present) or 'none'} (use a composite dataset)")
+  test_FxN = np.stack([dataset_N == d for d in present])
+  return Folds(tuple(present), ~test_FxN, test_FxN, "lodo")
+
+
 def make_folds(kind: str, *, subject_N, y_N, dataset_N, all_subjects=None,
                test_fraction=0.1, seed=0, train_dataset="", test_dataset="",
                split_rule="per_class"):
-  """Folds by protocol name: "loso" (also over a composite), "split", "cross"."""
+  """Folds by protocol name: "loso" (also over a composite), "split", "cross", "lodo"."""
   if kind == "loso":
     return loso_folds(subject_N, all_subjects)
+  if kind == "lodo":
+    return leave_one_dataset_out_folds(dataset_N)
   if kind == "split":
     return split_folds(y_N, test_fraction, seed, split_rule)
   if kind == "cross":
     return cross_dataset_folds(dataset_N, train_dataset, test_dataset)
-  raise MerjaxError(f"data.folds: unknown fold protocol '{kind}' (loso, split, cross)")
+  raise MerjaxError(f"data.folds: unknown fold protocol '{kind}' (loso, split, cross, lodo)")
 
 
 def fold_seed(seed: int, fold_name: str) -> int:

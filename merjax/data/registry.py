@@ -28,9 +28,14 @@ DATASETS = {
     "smic": "merjax.data.smic:load",
     "casme_sq": "merjax.data.casme_sq:load",
     "casme3": "merjax.data.casme3:load",
+    "casme3c": "merjax.data.casme3:load_part_c",
     "mmew": "merjax.data.mmew:load",
+    "casme": "merjax.data.casme:load",
+    "fourdme": "merjax.data.fourdme:load",
     "megc2019": "merjax.data.megc2019:load",
     "casme2_samm": "merjax.data.casme2_samm:load",
+    # Registered datasets by name in one clip list (merjax.data.composite; docs/au.md).
+    "composite": "merjax.data.composite:load",
     # A prepared TFDS dataset (merjax.data.tfds): root = its folder, e.g.
     # <data_dir>/casme2/casme2_5class/1.0.0. Needs the tfds extra.
     "tfds": "merjax.data.tfds.reader:load",
@@ -92,7 +97,9 @@ def check_options(data_cfg: Mapping) -> None:
   options = dict(data_cfg["options"])
   if "protocol" in options:
     raise MerjaxError("data.options.protocol: set the label protocol with data.protocol")
-  if hasattr(module, "LOADERS"):          # a composite: megc2019, casme2_samm
+  if hasattr(module, "check_composite_options"):   # merjax.data.composite
+    module.check_composite_options(options)
+  elif hasattr(module, "LOADERS"):        # a composite: megc2019, casme2_samm
     sheets.composite_options(options, module.LOADERS)
   else:
     sheets.check_options(options, module.OPTIONS)

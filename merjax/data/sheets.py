@@ -71,6 +71,14 @@ def check_options(options: Mapping, known: Iterable[str], prefix: str = "data.op
       raise unknown_key(f"{prefix}.{key}", known)
 
 
+def check_choice(options: Mapping, key: str, choices: Sequence[str]):
+  """MerjaxError naming data.options.<key> when its value (default: the first
+  choice) is not one of `choices`."""
+  value = options.get(key, choices[0])
+  if value not in choices:
+    raise MerjaxError(f"data.options.{key}: must be {' or '.join(choices)}, got '{value}'")
+
+
 def take_options(options: Mapping, defaults: Mapping, prefix: str = "data.options") -> dict:
   """A loader's option values: `defaults` updated by `options` (unknown key: MerjaxError)."""
   check_options(options, defaults, prefix)
@@ -433,6 +441,61 @@ def make_clip(*, dataset: str, subject: str, clip_id: str, label: str, folder: s
               frames=paths, onset=o, apex=a, offset=f, action_units=aus, source=source)
 
 
+# ----------------------------------------------------------------- known-bad rows
+
+def excel_row(where: str) -> int:
+  """The Excel row number in a `where` built by clips_from_rows ("file.xlsx row 12")."""
+  m = re.search(r" row (\d+)$", where)
+  if not m:
+    raise ValueError(f"no row number in '{where}'")
+  return int(m.group(1))
+
+
+def fix_text(fix: Mapping[str, int]) -> str:
+  """'apex set to 40, offset set to 75' for a known-bad row's correction."""
+  return ", ".join(f"{k} set to {v}" for k, v in fix.items())
+
+
+def clip_with_fixes(where: str, cells: Mapping[str, tuple[str, object]], make: Callable,
+                    report: Report, fix: Mapping[str, int] | None = None,
+                    fixed_by: str = "MEB's correction", apex_unknown: bool = False):
+  """The clip `make(onset=, apex=, offset=)` (frame numbers -> Clip, RowError when
+  unusable) gives for one sheet row under the known-bad-row policies.
+
+  cells: "onset" / "apex" / "offset" -> (column name, cell). The numbers as
+  written come first. When they give no clip (a cell that is not a number, apex
+  outside onset..offset, frame files missing) and `fix` (key -> number) is the
+  row's known correction, the corrected numbers are used: reported under `where`
+  with action "<key> set to N (<fixed_by>)"; a correction that does not fit
+  either is a RowError naming both. Else, with `apex_unknown`, a row whose apex
+  alone is unusable gets apex None (reported). Otherwise the row's RowError stands.
+  """
+  def numbers(override):
+    return {k: override[k] if k in override else need_int(v, column)
+            for k, (column, v) in cells.items()}
+
+  try:
+    return make(**numbers({}))
+  except RowError as e:
+    error = e
+  if fix:
+    try:
+      clip = make(**numbers(fix))
+    except RowError as e:
+      raise RowError(f"{error}; the known correction ({fix_text(fix)}) does not fit "
+                     f"either: {e}") from None
+    report.note(where, str(error), f"{fix_text(fix)} ({fixed_by})")
+    return clip
+  if apex_unknown:
+    try:
+      clip = make(**numbers({"apex": None}))
+    except RowError:
+      raise error from None
+    report.note(where, str(error), "apex set to unknown (middle of onset..offset used)")
+    return clip
+  raise error
+
+
 def check_unique(clips: list, report: Report, dataset_file: str):
   """Reports (as errors) clips whose dataset/subject/clip key repeats."""
   seen = {}
@@ -455,6 +518,7 @@ class SheetCopy:
   cols: dict              # column key -> index ({} for a sheet without header)
   report: Report
   prepared: object = None  # what the dataset's `prepare` returned
+  options: Mapping = dataclasses.field(default_factory=dict)  # the loader's option values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -480,6 +544,8 @@ class SheetDataset:
     their sheet (other sheets, a folder map, a counter): SheetCopy.prepared.
   clip: (row, where, copy) -> the row's Clip, or None for a row a policy
     leaves out; RowError for an unusable row.
+  edit_rows: (rows, copy) -> the sheet's rows after a known-bad-rows policy that
+    needs more than one row (e.g. two rows' cells swapped); None: as read.
   """
   name: str
   what: str
@@ -496,6 +562,7 @@ class SheetDataset:
   header_row: int = 1
   columns: Mapping | None = None
   prepare: Callable | None = None
+  edit_rows: Callable | None = None
 
 
 def load_sheet_dataset(spec: SheetDataset, root: str, protocol: str | None = None, **options):
@@ -519,7 +586,9 @@ def load_sheet_dataset(spec: SheetDataset, root: str, protocol: str | None = Non
     sheet = None
   rows = read_sheet(path, sheet)
   cols = header_columns(path, rows, spec.header_row, spec.columns) if spec.header_row else {}
-  copy = SheetCopy(path, frames_dir, kind, cols, report, prepared)
+  copy = SheetCopy(path, frames_dir, kind, cols, report, prepared, opts)
+  if spec.edit_rows:
+    rows = spec.edit_rows(rows, copy)
   clips = clips_from_rows(path, rows, spec.header_row,
                           lambda row, where: spec.clip(row, where, copy), report)
   return filter_protocol(clips, protocol)

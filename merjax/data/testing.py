@@ -109,18 +109,23 @@ def samm_sheet_rows(rows, header=SAMM_HEADER, header_row: int = 14):
   notes = [("Citation: made-up fixture",), ("Key:",), ("R = right", "L = left")]
   notes += [(f"note {i}",) for i in range(len(notes), header_row - 1)]
   out = notes[:header_row - 1] + [header]
-  for s, f, on, ap, off, aus, emo in rows:
+  for row in rows:
+    if row is None:                 # a blank sheet row
+      out.append(())
+      continue
+    s, f, on, ap, off, aus, emo = row
     duration = off - on + 1 if isinstance(on, int) and isinstance(off, int) else None
     out.append((s, f, 1, on, ap, off, duration, "Micro - 1/2", aus, emo, "I", None))
   return out
 
 
-def make_samm(root: str, rows: Sequence[tuple] = SAMM_ROWS,
+def make_samm(root: str, rows: Sequence[tuple | None] = SAMM_ROWS,
               name: str = "SAMM_Micro_FACS_Codes_v2.xlsx", tree: str = "SAMM",
               header_row: int = 14, sheet: str = "MICRO_ONLY") -> str:
-  """A SAMM copy: the FACS-codes sheet (header on row 14) and `SAMM/006/<clip>/006_05562.jpg`."""
+  """A SAMM copy: the FACS-codes sheet (header on row 14) and `SAMM/006/<clip>/006_05562.jpg`
+  (None rows are blank sheet rows)."""
   write_xlsx(os.path.join(root, name), {sheet: samm_sheet_rows(rows, header_row=header_row)})
-  for s, f, on, ap, off, aus, emo in rows:
+  for s, f, on, ap, off, aus, emo in (r for r in rows if r is not None):
     for n in frame_range(on, off):
       write_frame(os.path.join(root, tree, f"{s:03d}", f, f"{s:03d}_{n:05d}.jpg"), n, gray=True)
   return root
@@ -242,8 +247,9 @@ CASME_SQ_VIDEOS = {"anger1": ("0101", "anger1"), "disgust1": ("0102", "disgustin
 def make_casme_sq(root: str, rows: Sequence[tuple] = CASME_SQ_ROWS) -> str:
   """CAS(ME)^2: `CAS(ME)^2code_final.xlsx` (3 sheets) + `rawpic/s15/15_0102disgustingteeth/img{N}.jpg`."""
   main = [(p, n, on, ap, off, "4+7", emo, kind, "disgust") for p, n, on, ap, off, emo, kind in rows]
-  rule1 = [("participant", "folder")] + [(k, v) for k, v in CASME_SQ_SUBJECTS.items()]
-  rule2 = [("code", "video")] + [(c, v) for v, (c, _) in CASME_SQ_VIDEOS.items()]
+  # The naming sheets have no header; rule1 rows read (15, s15, 1), rule2 rows (101, anger1).
+  rule1 = [(int(v[1:]), v, k) for k, v in CASME_SQ_SUBJECTS.items()]
+  rule2 = [(int(c), v) for v, (c, _) in CASME_SQ_VIDEOS.items()]
   write_xlsx(os.path.join(root, "CAS(ME)^2code_final(Updated).xlsx"),
              {"CASFEcode_final": main, "naming rule1": rule1, "naming rule2": rule2})
   for p, n, on, ap, off, emo, kind in rows:
@@ -268,12 +274,13 @@ CASME3_ROWS = (
 )
 
 
-def make_casme3(root: str, rows: Sequence[tuple] = CASME3_ROWS) -> str:
-  """CAS(ME)^3 Part A: the ME label sheet + `part_A/data/part_A/spNO.1/b/color/175.jpg`."""
+def make_casme3(root: str, rows: Sequence[tuple | None] = CASME3_ROWS) -> str:
+  """CAS(ME)^3 Part A: the ME label sheet + `part_A/data/part_A/spNO.1/b/color/175.jpg`
+  (None rows are blank sheet rows)."""
   header = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
-  sheet = [header] + [(s, f, on, ap, off, "AU4", "I", emo) for s, f, on, ap, off, emo in rows]
+  sheet = [header] + [() if r is None else (*r[:5], "AU4", "I", r[5]) for r in rows]
   write_xlsx(os.path.join(root, "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"), {"label": sheet})
-  for s, f, on, ap, off, emo in rows:
+  for s, f, on, ap, off, emo in (r for r in rows if r is not None):
     for k in frame_range(min(on, off) - 2, max(on, off) + 2):
       write_frame(os.path.join(root, "part_A", "data", "part_A", s, f, "color", f"{k}.jpg"), k)
   return root
@@ -290,14 +297,99 @@ MMEW_ROWS = (
 )
 
 
-def make_mmew(root: str, rows: Sequence[tuple] = MMEW_ROWS) -> str:
-  """MMEW: `MMEW_Micro_Exp.xlsx` + `MMEW/Micro_Expression/<emotion>/<clip>/<N>.jpg`."""
+# (sub, count, onset, offset, au, emotion) of CAS(ME)^3 Part C
+CASME3C_ROWS = (
+    (1, 1, 40, 48, "1,2", "surprise"),
+    (1, 2, 300, 306, "4", "disgust"),
+    (2, 1, 12, 20, "12", "happy"),
+)
+
+
+def make_casme3c(root: str, rows: Sequence[tuple] = CASME3C_ROWS) -> str:
+  """CAS(ME)^3 Part C: `CAS(ME)3_part_C_ME.xlsx` + `ME_C/01/1/color/40.jpg` (one folder per ME)."""
+  sheet = [("sub", "count", "onset", "offset", "au", "emotion")] + [tuple(r) for r in rows]
+  write_xlsx(os.path.join(root, "CAS(ME)3_part_C_ME.xlsx"), {"Sheet1": sheet})
+  for sub, count, on, off, au, emo in rows:
+    for k in frame_range(on, off):
+      write_frame(os.path.join(root, "ME_C", f"{sub:02d}", str(count), "color", f"{k}.jpg"), k)
+  return root
+
+
+def make_mmew(root: str, rows: Sequence[tuple | None] = MMEW_ROWS) -> str:
+  """MMEW: `MMEW_Micro_Exp.xlsx` + `MMEW/Micro_Expression/<emotion>/<clip>/<N>.jpg`
+  (a None row is a blank sheet row, to place the next on a given Excel row)."""
   header = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
             "Estimated Emotion", "remarks")
-  sheet = [header] + [(s, f, on, ap, off, "AU12", emo, None) for s, f, on, ap, off, emo in rows]
+  sheet = [header] + [() if r is None else (*r[:5], "AU12", r[5], None) for r in rows]
   write_xlsx(os.path.join(root, "MMEW_Micro_Exp.xlsx"), {"Sheet1": sheet})
-  for s, f, on, ap, off, emo in rows:
+  for s, f, on, ap, off, emo in (r for r in rows if r is not None):
     for k in frame_range(on, off):
       write_frame(os.path.join(root, "MMEW", "Micro_Expression", emo, f, f"{k}.jpg"), k)
   os.makedirs(os.path.join(root, "MMEW", "Macro_Expression", "happiness", "S01-01-009"))
+  return root
+
+
+def pad_to(rows: Sequence[tuple | None], excel_row: int, header_row: int = 1) -> list:
+  """`rows` followed by blank rows (None) so that the next row lands on `excel_row`."""
+  rows = list(rows)
+  return rows + [None] * (excel_row - header_row - 1 - len(rows))
+
+
+# ------------------------------------------------------------------ CASME (I)
+
+CASME_HEADER = ("Subject", "Filename", None, "OnsetF", "ApexF1", "ApexF2", "OffsetF", None,
+                "AU", "Emotion")
+# (subject, filename, onset, apex, offset, AUs, emotion)
+CASME_ROWS = (
+    (1, "EP03_2", 20, 24, 28, "12", "happiness"),
+    (1, "EP07_1", 5, 9, 12, "4+9", "disgust"),
+    (2, "EP08_1", 40, 43, 47, "14", "repression"),
+    (2, "EP12_2", 60, "/", 66, "1+2", "surprise"),
+    (3, "EP05_5", 7, 10, 13, "L10", "tense"),
+)
+
+
+def make_casme(root: str, rows: Sequence[tuple | None] = CASME_ROWS, raw: bool = False,
+               name: str = "CASME-coding-20130523.xlsx", padded: Sequence[str] = ("EP05_5",),
+               frames: dict | None = None) -> str:
+  """A CASME (I) copy: the coding sheet and `Cropped/subXX/<Filename>/reg_<Filename>-{N}.jpg`
+  (N zero-padded to 3 digits for the clips in `padded`; `frames` maps a clip to the
+  frame numbers written, default onset..offset; None rows are blank sheet rows)."""
+  sheet = [CASME_HEADER]
+  for r in rows:
+    sheet.append(() if r is None else (r[0], r[1], None, r[2], r[3], None, r[4], None, r[5], r[6]))
+  write_xlsx(os.path.join(root, name), {"Sheet1": sheet})
+  tree, prefix = ("CASME_raw_selected", "") if raw else ("Cropped", "reg_")
+  for s, f, on, ap, off, aus, emo in (r for r in rows if r is not None):
+    for n in (frames or {}).get(f, frame_range(on, off)):
+      number = f"{n:03d}" if f in padded else str(n)
+      write_frame(os.path.join(root, tree, f"sub{int(s):02d}", f, f"{prefix}{f}-{number}.jpg"), n)
+  return root
+
+
+# ------------------------------------------------------------------ 4DME
+
+FOURDME_HEADER = ("sub_ID", "fold_name", "Onset", "Apex", "Offset", "Length", "AUs", "Emotion",
+                  "eye blink")
+# (sub_ID, fold_name, onset, apex, offset, AUs, emotion)
+FOURDME_ROWS = (
+    ("S01", "S01_1st_001_01_1", 120, 126, 131, "AU4(k)+L7", "Negative"),
+    ("S01", "S01_2nd_003_02_1", 30, 33, 38, "AU12", "Positive"),
+    ("S02", "S02_1st_002_01_1", 500, 505, 509, "AUR2+12(k)+45", "Surprise"),
+    ("S02", "S02_1st_004_01_2", 10, 10, 16, "AU14", "Repression"),
+    ("S03", "S03_2nd_001_01_1", 70, 90, 78, "AU1+AU2", "Surprise+Positive"),
+)
+
+
+def make_fourdme(root: str, rows: Sequence[tuple | None] = FOURDME_ROWS,
+                 tree: str = "gray_micro") -> str:
+  """A 4DME copy: `4DME_Labelling_Micro_release v1.xlsx` and
+  `gray_micro/<sub_ID>/<fold_name>/<fold_name>-{05d}.jpg` (None rows are blank sheet rows)."""
+  sheet = [FOURDME_HEADER]
+  for r in rows:
+    sheet.append(() if r is None else (r[0], r[1], r[2], r[3], r[4], r[4] - r[2] + 1, r[5], r[6], 0))
+  write_xlsx(os.path.join(root, "4DME_Labelling_Micro_release v1.xlsx"), {"Sheet1": sheet})
+  for s, f, on, ap, off, aus, emo in (r for r in rows if r is not None):
+    for n in frame_range(on, off):
+      write_frame(os.path.join(root, tree, s, f, f"{f}-{n:05d}.jpg"), n, gray=True)
   return root

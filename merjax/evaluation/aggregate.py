@@ -32,6 +32,7 @@ DEFINITIONS = {
     "uf1": "mean F1 = 2TP/(2TP+FP+FN) over classes present in labels or "
            "predictions",
     "war": "weighted average recall = accuracy",
+    "wf1": "support-weighted mean F1 (scikit-learn average='weighted'; FDP's release)",
 }
 
 
@@ -355,10 +356,18 @@ def read_predictions_csv(path: str, class_names=None) -> Predictions:
   if class_names is not None and from_header is not None and list(class_names) != from_header:
     raise MerjaxError(f"{path}: the class list {', '.join(class_names)} differs from the "
                       f"file's logit_ columns ({', '.join(from_header)})")
+  return predictions_from_columns(
+      path, lines, get, class_names if class_names is not None else from_header)
+
+
+def predictions_from_columns(path: str, lines: list[int], get: dict[str, list[str]],
+                             class_names=None) -> Predictions:
+  """Predictions from cell strings per column (subject, label, pred; optional dataset,
+  clip, fold, seed), `lines[i]` the file line of row i: the one encoding behind
+  read_predictions_csv and merjax.evaluation.peer_logs (classes, duplicates, fold rule)."""
   _check_duplicates(path, lines, get)
   label_N, pred_N, k, names = _encode_classes(
-      path, lines, get["label"], get["pred"],
-      class_names if class_names is not None else from_header)
+      path, lines, get["label"], get["pred"], class_names)
   dataset = get.get("dataset")
   fold = get.get("fold") or (
       get["subject"] if dataset is None

@@ -13,7 +13,7 @@ import io
 
 DEFAULT_METRICS = ("acc", "uf1", "uar", "war")
 METRIC_LABELS = {"acc": "Acc", "uf1": "UF1", "uar": "UAR", "war": "WAR",
-                 "macro_precision": "MacroP"}
+                 "wf1": "WF1", "macro_precision": "MacroP"}
 AGGREGATIONS = (("pooled", "pooled"), ("fold_mean", "fold-mean"))
 LEGEND = (
     "pooled = per-class TP/FP/FN summed over all folds, then the metric "
@@ -136,7 +136,7 @@ def format_report(summary: dict, title: str = "") -> str:
              if summary.get("class_names") else "")
           + (f", {seeds} seeds" if seeds else ""))
   parts = [head, "", format_markdown(summary, DEFAULT_METRICS
-                                     + ("macro_precision",))]
+                                     + ("wf1", "macro_precision"))]
   per_class = format_per_class(summary)
   if per_class:
     parts += ["Pooled per class:", "", per_class]

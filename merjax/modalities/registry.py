@@ -75,6 +75,9 @@ class Modality:
   provisional: bool = False
   doc: str = ""
   needs: Needs = NOTHING
+  # The channels of the (u, v) displacements of a flow field (flip and rotation move the
+  # vectors too: merjax/training/augment.py); None = no vector channels.
+  vectors: tuple[int, int] | None = None
 
 
 def _seg(name, fn, doc, provisional_=False, needs=NOTHING):
@@ -83,7 +86,8 @@ def _seg(name, fn, doc, provisional_=False, needs=NOTHING):
 
 def _flow(name, pair, fn, doc):
   return Modality(name, "flow", fn, pair=pair, doc=doc,
-                  needs=ONSET_APEX if pair == "onset_apex" else APEX_OFFSET)
+                  needs=ONSET_APEX if pair == "onset_apex" else APEX_OFFSET,
+                  vectors=(0, 1))     # flow_image and flow_strain_image: u, v first
 
 
 _MODALITIES = [

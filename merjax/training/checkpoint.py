@@ -8,6 +8,11 @@ Two kinds, both under `<workdir>/checkpoints/`:
 - `final/group_GGGG/`: each finished group's selected parameters, batch
   statistics and input standardisation, to predict on new clips.
 PRNG key arrays are stored as their raw key data and re-wrapped on restore.
+
+In a multi-process run (merjax/distributed.py) every process makes the same calls with
+the same global (member-sharded) state: Orbax writes each process's shards and process 0
+the metadata, in a directory all processes share; a restore places the state on the
+current mesh, so a run may resume with another process or device count.
 """
 
 from __future__ import annotations

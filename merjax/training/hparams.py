@@ -28,7 +28,7 @@ TRACEABLE_LOSS_OPTIONS = {
     "dianet": ("consistency_weight",),
     "fdp": ("lambda_d", "lambda_r", "lambda_m", "c"),
 }
-TRACEABLE_AUGMENT = ("rotate_deg", "translate_px")
+TRACEABLE_AUGMENT = ("rotate_deg", "translate_px", "mixup_alpha", "cutmix_alpha")
 
 
 def _is_number(value: Any) -> bool:

@@ -16,12 +16,26 @@ import optax
 from merjax.errors import MerjaxError
 
 
+def _at_least_f32(x):
+  """x in float32, or in its own dtype when wider (a float64 run stays float64)."""
+  return x.astype(jnp.promote_types(x.dtype, jnp.float32))
+
+
 def cross_entropy(outputs, batch, labels_B):
-  """Mean softmax cross-entropy of outputs["logits"] (B x K)."""
+  """Mean softmax cross-entropy of outputs["logits"] (B x K), in float32 or wider."""
   del batch
   ce = optax.softmax_cross_entropy_with_integer_labels(
-      outputs["logits"].astype(jnp.float32), labels_B).mean()
+      _at_least_f32(outputs["logits"]), labels_B).mean()
   return ce, {"ce": ce}
+
+
+def sigmoid_bce(outputs, batch, labels_BxA):
+  """Multi-label (data.task=au): mean over the batch and the A outputs of the sigmoid
+  binary cross-entropy of outputs["logits"] (B x A) against 0/1 targets labels_BxA."""
+  del batch
+  bce = optax.sigmoid_binary_cross_entropy(
+      outputs["logits"].astype(jnp.float32), labels_BxA.astype(jnp.float32)).mean()
+  return bce, {"bce": bce}
 
 
 def focal(outputs, batch, labels_B, gamma: float = 2.0, alpha: float = 1.0):
@@ -52,10 +66,27 @@ def dianet(outputs, batch, labels_B, consistency_weight: float = 0.1, eps: float
   return ce + consistency_weight * cons, {"ce": ce, "consistency": cons}
 
 
+def per_sample(loss_fn, outputs, batch, labels_B):
+  """loss_B: `loss_fn` evaluated on each sample alone (every registered loss is a batch
+  mean of per-sample terms, so their mean is the batch loss)."""
+  one = lambda o, x, y: loss_fn(jax.tree.map(lambda a: a[None], o),
+                                jax.tree.map(lambda a: a[None], x), y[None])[0]
+  return jax.vmap(one)(outputs, batch, labels_B)
+
+
+def mixed_per_sample(loss_fn, outputs, batch, labels_B, partner_B, lam_B):
+  """loss_B of a MixUp / CutMix batch: lam loss(y) + (1 - lam) loss(y[partner]) per
+  sample (merjax/training/augment.py mix_batch gives partner_B and lam_B)."""
+  own_B = per_sample(loss_fn, outputs, batch, labels_B)
+  other_B = per_sample(loss_fn, outputs, batch, labels_B[partner_B])
+  return lam_B * own_B + (1.0 - lam_B) * other_B
+
+
 # name -> (loss function, {option: default}). A loss is called as fn(outputs, batch,
 # labels_B, **options). Models with extra loss terms (FDP, DIANet) register theirs here.
 LOSSES: dict[str, tuple[Callable, Mapping[str, Any]]] = {
     "cross_entropy": (cross_entropy, {}),
+    "sigmoid_bce": (sigmoid_bce, {}),
     "focal": (focal, {"gamma": 2.0, "alpha": 1.0}),
     "dianet": (dianet, {"consistency_weight": 0.1, "eps": 1e-8}),
 }
@@ -63,6 +94,8 @@ LOSSES: dict[str, tuple[Callable, Mapping[str, Any]]] = {
 # imported on first use (it reads the modality kernels).
 LAZY_LOSSES = {"fdp": "merjax.training.fdp_losses"}
 PREFIX = "train.loss"
+# Losses of multi-hot targets (data.task=au); every other loss takes integer classes.
+MULTILABEL = ("sigmoid_bce",)
 
 
 def _entry(name: str) -> tuple[Callable, Mapping[str, Any]]:

@@ -17,13 +17,19 @@ PREFIX = "train.optimizer"
 
 
 # Top-level parameter modules that are a model's pretrained backbone (a backbone classifier's
-# and DIANet's `backbone*` trunks, DFR-Net's ResNet stem and stages): `backbone_lr_scale`
+# and DIANet's `backbone*` trunks, DFR-Net's ResNet stem and stages, the FDP release's
+# encoder, 3-D conv, fc1 and SegNet: what its converter loads): `backbone_lr_scale`
 # multiplies their learning rate.
-BACKBONE_MODULES = re.compile(r"^(backbone(_\w+)?|stem_conv|stem_bn|layer\d+_\d+)$")
+BACKBONE_MODULES = re.compile(
+    r"^(backbone(_\w+)?|stem_conv|stem_bn|layer\d+_\d+|frame_rep|conv3d|fc1|dyimg_net)$")
 
 
 def backbone_labels(params) -> Any:
-  """The pytree of "backbone" / "head" labels of a params tree (BACKBONE_MODULES)."""
+  """The pytree of "backbone" / "head" labels of a params tree (BACKBONE_MODULES); a model
+  with no backbone module is a MerjaxError (a scale that would change nothing)."""
+  if not any(BACKBONE_MODULES.match(k) for k in params):
+    raise MerjaxError(f"{PREFIX}.backbone_lr_scale: this model has no backbone modules "
+                      f"(top-level modules: {', '.join(sorted(params))}); remove the key")
   return {k: jax.tree.map(lambda _x, k=k: "backbone" if BACKBONE_MODULES.match(k) else "head",
                           v) for k, v in params.items()}
 

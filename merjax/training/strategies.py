@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -21,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from merjax.training.trainer import FoldFunctions, MemberTables
+from merjax import distributed
+from merjax.training.trainer import STEP_LISTENER, FoldFunctions, MemberTables
 
 STRATEGIES = ("vmap", "sequential", "chunked")
 
@@ -93,8 +95,20 @@ def device_memory_bytes() -> int:
   stats = jax.devices()[0].memory_stats() or {}
   if "bytes_limit" in stats:
     return int(stats["bytes_limit"])
-  import os  # pylint: disable=import-outside-toplevel
   return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def memory_in_use_bytes() -> int:
+  """What the first device already holds: the accelerator's bytes in use, or (CPU: the
+  device memory is the host's) this process's resident set."""
+  stats = jax.devices()[0].memory_stats() or {}
+  if "bytes_in_use" in stats:
+    return int(stats["bytes_in_use"])
+  try:
+    with open("/proc/self/statm") as f:
+      return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+  except (OSError, ValueError, IndexError):
+    return 0
 
 
 def memory_per_member(fns: FoldFunctions, data, tables: MemberTables, strategy: str,
@@ -115,38 +129,152 @@ def memory_per_member(fns: FoldFunctions, data, tables: MemberTables, strategy: 
 
 
 SEQUENTIAL_GROUP = 8
+MEMORY_FRACTION = 0.35    # train.memory_fraction's default: room for the process and a second run
+
+
+def balanced_group_size(num_members: int, most: int, least: int = 1) -> int:
+  """The group size in [least, most] whose groups pad the fewest members (the largest on a
+  tie), e.g. 68 members, at most 8: 4 (17 groups, no padding) rather than 8 (9 groups, 72)."""
+  most = max(1, min(num_members, most))
+  least = max(1, min(least, most))
+  return min(range(least, most + 1),
+             key=lambda g: (math.ceil(num_members / g) * g, -g))
 
 
 def auto_group_size(fns: FoldFunctions, data, tables: MemberTables, strategy: str,
-                    chunk: int = 2, fraction: float = 0.6) -> int:
-  """Members per call. "sequential" holds only the members' states at once, so
-  its groups are capped at SEQUENTIAL_GROUP (results are written per group);
-  "vmap"/"chunked" take the most members whose memory, estimated from the
-  compiled program, fits `fraction` of the device: a large fold count is
-  split into groups, never crashes."""
+                    chunk: int = 2, fraction: float = MEMORY_FRACTION) -> int:
+  """Members per call. "sequential" holds only the members' states at once, so its groups
+  are at most SEQUENTIAL_GROUP (results are written per group) and at least half that, the
+  size in between padding the fewest members; "vmap"/"chunked" take the fewest groups whose
+  members' memory, estimated from the compiled program, fits `fraction` of the device less
+  what the process already holds (on a CPU its resident set: the data, the runtime), then
+  spread the members evenly over those groups. A large fold count is split into groups,
+  never crashes."""
+  n = len(tables)
   if strategy == "sequential":
-    return min(len(tables), SEQUENTIAL_GROUP)
+    return balanced_group_size(n, SEQUENTIAL_GROUP, SEQUENTIAL_GROUP // 2)
   fixed, per_member = memory_per_member(fns, data, tables, strategy, chunk)
-  budget = fraction * device_memory_bytes() - fixed
-  return int(max(1, min(len(tables), budget // per_member)))
+  budget = fraction * device_memory_bytes() - memory_in_use_bytes() - fixed
+  fits = int(max(1, min(n, budget // per_member)))
+  return math.ceil(n / math.ceil(n / fits))
+
+
+def calls_per_step(strategy: str, group_size: int, chunk: int = 2, devices: int = 1) -> int:
+  """How often the step listener (trainer.STEP_LISTENER) fires per training step of a
+  group: once per member mapped in sequence, once per vmapped call, on every device."""
+  per_device = max(1, group_size // devices)
+  return devices * {"vmap": 1, "sequential": per_device,
+                    "chunked": math.ceil(per_device / chunk)}[strategy]
+
+
+# Typical training throughput of merjax's programs, for `estimate_seconds` (rough, +-3x): the
+# 2-core CPU ran STSTNet's step (0.6 GFLOP) at ~7 GFLOP/s per core (docs/benchmarks.md); the
+# GPU figure assumes a small network at a few % of an H100's peak.
+CPU_FLOPS_PER_CORE = 5e9
+ACCELERATOR_FLOPS = 2e13
+
+
+def estimate_seconds(fns: FoldFunctions, data, tables: MemberTables, epochs: int
+                     ) -> tuple[float, float, int]:
+  """(seconds, FLOPs per step, fold-steps): a rough duration of training every member for
+  `epochs` epochs on this device, before anything compiles: the FLOPs of one training step
+  (XLA's cost analysis of the lowered one-member epoch program, which counts its step loop
+  once) times the steps all members take, at CPU_FLOPS_PER_CORE x cores or
+  ACCELERATOR_FLOPS x devices. Compilation and evaluation are not included."""
+  data = jax.tree.map(jnp.asarray, data)
+  row = jax.tree.map(lambda x: jnp.asarray(x[0]), tables.device_rows([0]))
+  state = jax.eval_shape(fns.init, data, row)
+  one_loop = dataclasses.replace(fns, last_step_batch=0, full_steps=0)   # one step body
+  cost = jax.jit(one_loop.epoch).lower(data, state, row).cost_analysis()
+  cost = (cost[0] if isinstance(cost, (list, tuple)) and cost else cost) or {}
+  flops = float(cost.get("flops", 0.0))
+  b = fns.batch_size
+  steps = sum(-(-int(n) // b) for n in tables.n_train_M) * epochs
+  if fns.max_steps > 0:
+    steps = min(steps, fns.max_steps * len(tables))
+  if jax.devices()[0].platform == "cpu":
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rate = CPU_FLOPS_PER_CORE * (cores or 1)
+  else:
+    rate = ACCELERATOR_FLOPS * jax.device_count()
+  return flops * steps / rate, flops, steps
+
+
+# An epoch of a group estimated to take longer than this gets in-epoch (per-step) progress.
+STEP_PROGRESS_AFTER_S = 20.0
+
+
+def wants_step_progress(seconds: float, epochs: int, num_groups: int) -> bool:
+  """Whether one epoch of one group, from `estimate_seconds`' total over `epochs` epochs
+  and `num_groups` groups, is long enough (STEP_PROGRESS_AFTER_S) to report its steps."""
+  return seconds / max(1, epochs * num_groups) > STEP_PROGRESS_AFTER_S
+
+
+def clock(seconds: float) -> str:
+  """Seconds as 12s, 3.4min or 5.6h."""
+  seconds = max(0.0, float(seconds))
+  if seconds < 120:
+    return f"{seconds:.0f}s"
+  if seconds < 7200:
+    return f"{seconds / 60:.1f}min"
+  return f"{seconds / 3600:.1f}h"
 
 
 class Progress:
-  """Logs compile, epoch and group progress with elapsed time and ETA (merjax's logger)."""
+  """Logs compile, epoch, in-epoch step and group progress with elapsed time and ETA
+  (merjax's logger). `epoch` is called after each epoch; `begin_epoch` before one, and
+  `step` from the epoch program itself (trainer.STEP_LISTENER) once per `ticks_per_epoch`-th
+  of it, so a long epoch shows its steps, their rate and the phase (compiling, first step,
+  steady) at most every `step_interval` seconds."""
 
-  def __init__(self, total_groups: int, epochs: int, min_interval: float = 2.0):
+  def __init__(self, total_groups: int, epochs: int, min_interval: float = 2.0,
+               step_interval: float = 10.0):
     self.total_groups, self.epochs = total_groups, epochs
-    self.min_interval = min_interval
+    self.min_interval, self.step_interval = min_interval, step_interval
     self.start = time.perf_counter()
     self._last = -math.inf
     self._first = (None, 0, 0.0)
     self.group_seconds: list[float] = []
+    self.ticks_per_epoch = 0          # expected step calls per epoch call (0: unknown)
+    self._where = (0, 0)              # (group, epoch) in flight
+    self._ticks = 0                   # step calls in the epoch in flight
+    self._total_ticks = 0
+    self._first_tick: float | None = None
+    self._last_step_line = -math.inf
 
   def say(self, text: str):
     logger.info(f"[{time.perf_counter() - self.start:7.1f}s] {text}")
 
+  def begin_epoch(self, group: int, epoch: int):
+    self._where, self._ticks = (group, epoch), 0
+
+  def step(self, s=None):
+    """One training step of one mapped member done (called from the device program)."""
+    now = time.perf_counter()
+    self._ticks += 1
+    self._total_ticks += 1
+    group, epoch = self._where
+    if self._first_tick is None:
+      self._first_tick = now
+      self.say(f"first step done (compile + 1 step: {now - self.start:.1f}s); "
+               f"group {group + 1}/{self.total_groups} epoch {epoch}/{self.epochs}")
+      return
+    if now - self._last_step_line < self.step_interval:
+      return
+    self._last_step_line = now
+    rate = (self._total_ticks - 1) / max(now - self._first_tick, 1e-9)   # steady steps/s
+    per_epoch = max(self.ticks_per_epoch, self._ticks)
+    left = (per_epoch - self._ticks + per_epoch * (self.epochs - epoch)
+            + per_epoch * self.epochs * (self.total_groups - group - 1))
+    total = f"/{per_epoch}" if self.ticks_per_epoch else ""
+    self.say(f"group {group + 1}/{self.total_groups} epoch {epoch}/{self.epochs} "
+             f"step {self._ticks}{total}, {rate:.2f} steps/s (steady), "
+             f"ETA {clock(left / max(rate, 1e-9))}")
+
   def epoch(self, group: int, epoch: int, loss: float, group_start: float, force=False):
     now = time.perf_counter()
+    if self._ticks:                 # this epoch's real step-call count replaces the estimate
+      self.ticks_per_epoch = self._ticks
     if self._first[0] != group:     # a group's first epoch (maybe after a resume) includes compilation
       self._first = (group, epoch, now)
     if not force and now - self._last < self.min_interval and epoch != self.epochs:
@@ -175,7 +303,7 @@ def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
                 epochs: int, strategy: str, group_size: int, chunk: int = 2,
                 on_group_done: Callable[[int, list[MemberResult]], None] | None = None,
                 progress: Progress | None = None, done_groups=(),
-                checkpointer=None) -> list[MemberResult]:
+                checkpointer=None, step_progress: bool = False) -> list[MemberResult]:
   """Trains all members in groups of `group_size` and returns their results.
 
   Each group is one set of compiled calls (init, `epochs` x epoch, predict);
@@ -186,27 +314,38 @@ def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
   an earlier, interrupted run) are skipped; with a `checkpointer`
   (merjax/training/checkpoint.py) the group in flight is saved every k epochs,
   resumed from its newest checkpoint, and each finished group's state is kept.
+  With `step_progress` the epoch program reports every step to `progress` (a host
+  callback: the values are unchanged, but XLA's persistent cache cannot keep a program
+  with a callback, so it is meant for epochs long enough to need it; see
+  `wants_step_progress`).
   """
-  devices = jax.devices()
+  devices = jax.devices()        # every process's devices in a multi-process run
   mesh = None
+  groups = member_groups(len(tables), group_size)   # whatever the device count (resume)
   if len(devices) > 1:
-    group_size = math.ceil(group_size / len(devices)) * len(devices)
+    group_size = math.ceil(group_size / len(devices)) * len(devices)   # padded width
     mesh = jax.make_mesh((len(devices),), ("fold",))
-  groups = member_groups(len(tables), group_size)
   todo = [g for g in range(len(groups)) if g not in set(done_groups)]
   programs = compile_group_programs(fns, strategy, chunk, mesh)
   progress = progress or Progress(len(groups), epochs)
-  data = jax.tree.map(jnp.asarray, data)
-  if mesh is not None:   # shard_map does not reshard: place the arrays first
-    P = jax.sharding.PartitionSpec
-    data = jax.device_put(data, jax.sharding.NamedSharding(mesh, P()))
+  progress.ticks_per_epoch = fns.steps_per_epoch * calls_per_step(
+      strategy, group_size, chunk, len(devices))
+  P = jax.sharding.PartitionSpec
+  if mesh is not None:   # shard_map does not reshard: place the (global) arrays first
+    data = jax.tree.map(lambda x: distributed.global_array(
+        x, jax.sharding.NamedSharding(mesh, P())), data)
+  else:
+    data = jax.tree.map(jnp.asarray, data)
   results = []
   for i, g in enumerate(todo):
     members = groups[g]
     padded = members + [members[-1]] * (group_size - len(members))
-    rows = jax.tree.map(jnp.asarray, tables.device_rows(padded))
+    rows = tables.device_rows(padded)
     if mesh is not None:
-      rows = jax.device_put(rows, jax.sharding.NamedSharding(mesh, P("fold")))
+      rows = jax.tree.map(lambda x: distributed.global_array(
+          x, jax.sharding.NamedSharding(mesh, P("fold"))), rows)
+    else:
+      rows = jax.tree.map(jnp.asarray, rows)
     group_start = time.perf_counter()
     if i == 0:
       progress.say(f"compiling ({strategy}, {group_size} members per group, "
@@ -219,20 +358,25 @@ def run_members(fns: FoldFunctions, data: dict, tables: MemberTables, *,
       start = done_epochs + 1
       progress.say(f"group {g + 1}/{len(groups)}: resumed from the epoch {done_epochs} checkpoint")
     for e in range(start, epochs + 1):
-      state, metrics = programs.epoch(data, state, rows)
-      loss = np.asarray(metrics["loss"])
+      progress.begin_epoch(g, e)
+      token = STEP_LISTENER.set(progress.step if step_progress else None)   # traced once
+      try:
+        state, metrics = programs.epoch(data, state, rows)
+      finally:
+        STEP_LISTENER.reset(token)
+      loss = distributed.to_host(metrics["loss"])
       history.append(loss)
-      alive = np.asarray(metrics["alive"])[:len(members)]
+      alive = distributed.to_host(metrics["alive"])[:len(members)]
       shown = loss[:len(members)][alive]
       progress.epoch(g, e, float(shown.mean()) if shown.size else float("nan"),
                      group_start, force=(i == 0 and e == start))
       if checkpointer is not None and checkpointer.due(e, epochs):
         checkpointer.save_latest(g, e, state, history)
-    logits = np.asarray(programs.predict(data, state, rows))
+    logits = distributed.to_host(programs.predict(data, state, rows))
     if checkpointer is not None:
       checkpointer.save_final(g, state, padded)
-    alive = np.asarray(state["alive"])
-    best_epoch = np.asarray(state["best_epoch"]) if "best_epoch" in state else None
+    alive = distributed.to_host(state["alive"])
+    best_epoch = distributed.to_host(state["best_epoch"]) if "best_epoch" in state else None
     group_results = []
     for j, m in enumerate(members):
       n_test = int(tables.n_test_M[m])

@@ -17,6 +17,7 @@ training visit draws one of the clip's offsets with the member's key, evaluation
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
@@ -45,6 +46,11 @@ PARAM_DTYPES = ("float32", "bfloat16", "float64")
 # rest of the fixed-shape batch is masked out of the loss and the BatchNorm statistics, as a
 # PyTorch DataLoader without drop_last).
 LAST_BATCH = ("full", "partial")
+# In-epoch progress: a host function of the step index, set by strategies.run_members while
+# it traces the epoch program; each training step then calls it (jax.debug.callback: no
+# effect on the computed values). None (the default): no callback is traced.
+STEP_LISTENER: contextvars.ContextVar = contextvars.ContextVar("merjax_step_listener",
+                                                               default=None)
 
 
 def check_last_batch(value) -> str:
@@ -58,11 +64,13 @@ def check_last_batch(value) -> str:
 def config_options(config: Mapping) -> dict:
   """The FoldFunctions keyword arguments of the keys the trainer reads besides those
   experiment.build_fold_functions passes: model.pretrained / pretrained_format /
-  pretrained_sha256 (`pretrained`), model.init (`torch_init`) and train.last_batch."""
+  pretrained_sha256 (`pretrained`), model.init (`torch_init`), train.last_batch and
+  train.shuffle."""
   model = config["model"]
   return {"pretrained": pretrained_lib.spec_of(model),
           "torch_init": model.get("init", "flax") == "torch",
-          "last_batch": check_last_batch(config["train"]["last_batch"])}
+          "last_batch": check_last_batch(config["train"]["last_batch"]),
+          "shuffle": bool(config["train"].get("shuffle", True))}
 
 
 def norm_stats(inputs, train_P, n_train) -> dict:
@@ -217,17 +225,26 @@ class FoldFunctions:
   loss_config: Mapping | None = None   # rebuilds the loss with traced options
   max_steps: int = 0            # > 0: each member stops after this many optimizer steps
   offset_roles: tuple[str, ...] = ()   # inputs staged as N x T x M offset windows
+  # ((role, augment.FlowChannels), ...): flow inputs, flipped and rotated as vector fields.
+  flow_roles: tuple = ()
+  shuffle: bool = True          # train.shuffle: False = the dataset order every epoch
   # model.pretrained: (path, format, sha256) of the weights file every member's backbone
   # starts from (merjax/models/weights/pretrained.py), None = the initialisers.
   pretrained: tuple | None = None
   torch_init: bool = False      # model.init=torch: PyTorch's default initialisers
   last_batch: str = "full"      # train.last_batch (LAST_BATCH)
+  # last_batch=partial: the width of the run's last step of an epoch (`last_step_batch`: the
+  # most samples a member's last step holds); 0 = batch_size. Padding rows never computed.
+  last_step_batch: int = 0
+  full_steps: int = 0           # last_batch=partial: the first steps every member fills, unmasked
+  multilabel: bool = False      # data.task=au: y is N x A multi-hot, selection by mean AU F1
 
   def __post_init__(self):
     check_selection(self.selection)
     check_param_dtype(self.param_dtype)
     check_last_batch(self.last_batch)
     augment_lib.check_config(self.augment)
+    augment_lib.check_flow(self.augment, self.flow_roles)
 
   @property
   def _selects(self) -> bool:
@@ -276,7 +293,11 @@ class FoldFunctions:
   def _gather(self, data, idx, norm, key=None):
     """The batch {role: X[idx]} (offset windows viewed by `_view`, then standardised
     when configured)."""
-    batch = self._view({r: x[idx] for r, x in data["inputs"].items()}, key)
+    return self._standardized(
+        self._view({r: x[idx] for r, x in data["inputs"].items()}, key), norm)
+
+  def _standardized(self, batch, norm):
+    """The batch standardised with `norm` (role -> (mean_C, std_C)); unchanged when empty."""
     if norm:
       batch = {r: (x - norm[r][0]) / norm[r][1] for r, x in batch.items()}
     return batch
@@ -328,7 +349,9 @@ class FoldFunctions:
       variables = dict(variables, params=pretrained_lib.torch_init(
           variables["params"], jax.random.fold_in(k_init, 1)))
     if self.pretrained is not None:
-      variables = pretrained_lib.overlay(self.model, self.pretrained, variables)
+      # Cast first: the file's values land in the parameter dtype unrounded (float64 runs).
+      variables = pretrained_lib.overlay(
+          self.model, self.pretrained, _cast_floats(variables, jnp.dtype(self.param_dtype)))
     params = variables["params"]
     batch_stats = variables.get("batch_stats", {})
     dtype = jnp.dtype(self.param_dtype)
@@ -351,9 +374,13 @@ class FoldFunctions:
 
   def epoch_order(self, state, row):
     """(key for the rest of the epoch, order_N): the epoch's shuffle of the member's
-    training rows (positions into row["train"]; valid ones first)."""
+    training rows (positions into row["train"]; valid ones first). train.shuffle=false:
+    0, 1, ..., N - 1, the training samples in dataset order (row["train"] is ascending),
+    the same key draws either way."""
     n = row["train"].shape[0]
     key, k_perm, k_steps = jax.random.split(state["key"], 3)
+    if not self.shuffle:
+      return (key, k_steps), jnp.arange(n)
     priority_N = jax.random.uniform(k_perm, (n,)) + (jnp.arange(n) >= row["n_train"])
     return (key, k_steps), jnp.argsort(priority_N)
 
@@ -366,28 +393,40 @@ class FoldFunctions:
     if self._selects:
       running = running & ~state["stopped"]
     partial = self.last_batch == "partial"
+    mixing = augment_lib.mixes(self.augment)
 
-    def loss_of(params, batch_stats, batch, labels_B, k_drop, valid_B):
-      if not partial:
+    def loss_of(params, batch_stats, batch, labels_B, k_drop, valid_B, mix, masked=partial):
+      if not masked and not mixing:
         outputs, mutated = self.model.apply(
             self._variables(params, batch_stats), batch, train=True,
             rngs={"dropout": k_drop}, mutable=["batch_stats"])
         loss, parts = self.loss_fn(outputs, batch, labels_B)
         return loss, mutated.get("batch_stats", batch_stats)
-      with layers.batch_mask(valid_B):
+      if not masked:               # mixing over a full batch: every sample counts
+        valid_B = jnp.ones_like(valid_B)
         outputs, mutated = self.model.apply(
             self._variables(params, batch_stats), batch, train=True,
             rngs={"dropout": k_drop}, mutable=["batch_stats"])
+      else:
+        with layers.batch_mask(valid_B):
+          outputs, mutated = self.model.apply(
+              self._variables(params, batch_stats), batch, train=True,
+              rngs={"dropout": k_drop}, mutable=["batch_stats"])
       # The loss is a batch mean of per-sample terms: the mean over the valid samples.
-      per_sample = jax.vmap(lambda o, x, y: self.loss_fn(
-          jax.tree.map(lambda a: a[None], o), jax.tree.map(lambda a: a[None], x), y[None])[0])
-      loss_B = per_sample(outputs, batch, labels_B)
+      if mixing:                   # MixUp / CutMix: lam loss(y) + (1 - lam) loss(y[partner])
+        loss_B = losses.mixed_per_sample(self.loss_fn, outputs, batch, labels_B, *mix)
+      else:
+        loss_B = losses.per_sample(self.loss_fn, outputs, batch, labels_B)
       loss = jnp.sum(jnp.where(valid_B, loss_B, 0.0)) / jnp.maximum(jnp.sum(valid_B), 1)
       return loss, mutated.get("batch_stats", batch_stats)
 
-    def step(carry, s):
+    listener = STEP_LISTENER.get()
+
+    def step(carry, s, width=b, masked=partial):
+      if listener is not None:
+        jax.debug.callback(listener, s)
       params, batch_stats, opt_state = carry
-      pos_B = s * b + jnp.arange(b)
+      pos_B = s * b + jnp.arange(width)
       valid_B = pos_B < n_train
       idx_B = row["train"][order_N[pos_B % n_train]]
       k_step = jax.random.fold_in(k_steps, s)
@@ -395,10 +434,18 @@ class FoldFunctions:
         k_aug, k_drop, k_offset = jax.random.split(k_step, 3)
       else:
         (k_aug, k_drop), k_offset = jax.random.split(k_step), None
-      batch = self._gather(data, idx_B, state["norm"], k_offset)
-      batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles)
+      # Augmented as staged (flow values as the modality wrote them), then standardised.
+      batch = self._gather(data, idx_B, {}, k_offset)
+      batch = augment_lib.augment_batch(k_aug, batch, self.augment, self.augment_roles,
+                                        self.flow_roles)
+      mix = None
+      if mixing:
+        batch, partner_B, lam_B = augment_lib.mix_batch(
+            jax.random.fold_in(k_aug, 1), batch, self.augment)
+        mix = (partner_B, lam_B)
+      batch = self._standardized(batch, state["norm"])
       (loss, new_stats), grads = jax.value_and_grad(loss_of, has_aux=True)(
-          params, batch_stats, batch, data["y"][idx_B], k_drop, valid_B)
+          params, batch_stats, batch, data["y"][idx_B], k_drop, valid_B, mix, masked)
       updates, new_opt = self.tx.update(grads, opt_state, params)
       new_params = optax.apply_updates(params, updates)
       in_range = s < own_steps
@@ -409,8 +456,21 @@ class FoldFunctions:
       return carry, (loss, in_range)
 
     carry = (state["params"], state["batch_stats"], state["opt_state"])
-    carry, (loss_S, in_range_S) = jax.lax.scan(
-        step, carry, jnp.arange(self.steps_per_epoch))
+    last = self.last_step_batch if partial else 0
+    wide = self.steps_per_epoch - (0 < last < b)            # steps at the full width
+    unmasked = min(self.full_steps, wide) if partial else 0   # ... that every member fills
+    parts = []
+    if unmasked:
+      carry, out = jax.lax.scan(lambda c, s: step(c, s, masked=False), carry,
+                                jnp.arange(unmasked))
+      parts.append(out)
+    if wide > unmasked or not parts:
+      carry, out = jax.lax.scan(step, carry, jnp.arange(unmasked, wide))
+      parts.append(out)
+    if wide < self.steps_per_epoch:    # the run's last step, at its narrower width
+      carry, out = step(carry, jnp.asarray(wide, jnp.int32), last)
+      parts.append(jax.tree.map(lambda x: x[None], out))
+    loss_S, in_range_S = (jnp.concatenate(x) for x in zip(*parts))
     finite = jnp.all(jnp.isfinite(loss_S) | ~in_range_S)
     taken = jnp.sum(in_range_S)
     mean_loss = jnp.where(taken > 0, jnp.sum(jnp.where(in_range_S, loss_S, 0.0))
@@ -457,9 +517,27 @@ class FoldFunctions:
     total = jnp.sum(jax.lax.map(one, (idx_CxE, valid_CxE)))
     return (total / jnp.maximum(count, 1)).astype(jnp.float32)
 
+  def _mean_au_f1(self, params, batch_stats, data, idx_P, count, norm):
+    """Mean over AUs of F1 = 2TP / (2TP + FP + FN) (positive: logit > 0) over the `count`
+    valid samples of idx_P; AUs with 2TP + FP + FN = 0 enter no mean (0 when none is left),
+    as merjax/evaluation/au_metrics.py scores them."""
+    logits_PxA = self._logits_of(params, batch_stats, data, idx_P, norm)
+    valid_Px1 = (jnp.arange(idx_P.shape[0]) < count)[:, None]
+    pred, true = (logits_PxA > 0) & valid_Px1, (data["y"][idx_P] > 0.5) & valid_Px1
+    tp = jnp.sum(pred & true, 0)
+    den_A = 2 * tp + jnp.sum(pred & ~true, 0) + jnp.sum(~pred & true, 0)
+    f1_A = jnp.where(den_A > 0, 2 * tp / jnp.maximum(den_A, 1), 0.0)
+    defined = jnp.sum(den_A > 0)
+    return (jnp.sum(f1_A) / jnp.maximum(defined, 1)).astype(jnp.float32)
+
   def _selection_score(self, params, batch_stats, data, row, norm):
     """Higher is better. inner_val: minus the training objective (the loss function, all
-    of its terms) on the inner-validation subjects; oracle: the test accuracy."""
+    of its terms) on the inner-validation subjects; oracle: the test accuracy. Multi-label
+    (data.task=au): the mean AU F1 of those samples, for both rules (docs/au.md)."""
+    if self.multilabel and self.selection in ("inner_val", "oracle"):
+      idx, count = (row["val"], row["n_val"]) if self.selection == "inner_val" else (
+          row["test"], row["n_test"])
+      return self._mean_au_f1(params, batch_stats, data, idx, count, norm)
     if self.selection == "inner_val":
       return -self._objective_of(params, batch_stats, data, row["val"], row["n_val"], norm)
     if self.selection == "oracle":
@@ -481,6 +559,20 @@ class FoldFunctions:
 def steps_per_epoch(tables: MemberTables, batch_size: int) -> int:
   """The most steps any member takes per epoch: ceil(max n_train / B)."""
   return max(1, math.ceil(int(tables.n_train_M.max()) / batch_size))
+
+
+def last_step_batch(tables: MemberTables, batch_size: int) -> int:
+  """The most samples the run's last step of an epoch (the steps_per_epoch-th) holds for
+  any member: n_train - (steps - 1) * B over the members that take that many steps."""
+  b, steps = batch_size, steps_per_epoch(tables, batch_size)
+  n_M = tables.n_train_M[(tables.n_train_M + b - 1) // b == steps]
+  return int((n_M - (steps - 1) * b).max()) if n_M.size else b
+
+
+def full_steps(tables: MemberTables, batch_size: int) -> int:
+  """The steps of an epoch whose batch is full for every member: min over members of
+  floor(n_train / B) (with train.last_batch=partial they run without a mask)."""
+  return int((tables.n_train_M // batch_size).min())
 
 
 def epochs_for_steps(tables: MemberTables, batch_size: int, total_steps: int) -> int:

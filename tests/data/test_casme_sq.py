@@ -28,3 +28,16 @@ def test_unknown_participant(tmp_path):
       "naming rule1": [(1, "s15")], "naming rule2": [("0101", "anger1"), ("0102", "disgust1")]})
   with pytest.raises(MerjaxError, match="row 2: participant 3 not in sheet 'naming rule1'"):
     casme_sq.load(root)
+
+
+def test_naming_rule1_participant_is_the_last_number_and_apex_zero(tmp_path):
+  # Real `naming rule1` rows read (15, s15, 1): the first number is the folder's.
+  rows = testing.CASME_SQ_ROWS[:1] + ((2, "anger1_1", 10, 0, 14, "surprise", "micro-expression"),)
+  root = testing.make_casme_sq(str(tmp_path), rows)
+  problems = []
+  clips = casme_sq.load(root, problems=problems)
+  assert [c.subject for c in clips] == ["s15", "s16"]
+  assert clips[1].apex is None and (clips[1].onset, clips[1].offset) == (0, 4)
+  assert problems == [{"where": "CAS(ME)^2code_final(Updated).xlsx row 2 (s16/anger1_1)",
+                       "what": "apex 0 (unknown)",
+                       "action": "apex set to unknown (middle of onset..offset used)"}]

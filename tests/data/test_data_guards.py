@@ -146,6 +146,7 @@ def test_total_rule_shares_by_largest_remainder():
 REAL = {
     "casme2": testing.make_casme2, "samm": testing.make_samm, "smic": testing.make_smic,
     "casme_sq": testing.make_casme_sq, "casme3": testing.make_casme3, "mmew": testing.make_mmew,
+    "casme": testing.make_casme, "fourdme": testing.make_fourdme,
 }
 
 
@@ -156,7 +157,7 @@ def test_every_real_loader_rejects_an_unknown_option_by_its_key(name, tmp_path):
                          "options": {"anotation": "x.xlsx"}})
   msg = _one_line(e)
   assert msg.startswith("data.options.anotation: unknown key; ")
-  if name in ("casme2", "samm", "smic", "casme_sq", "casme3", "mmew"):
+  if name in ("casme2", "samm", "smic", "casme_sq", "casme3", "mmew", "casme", "fourdme"):
     assert msg == ("data.options.anotation: unknown key; did you mean "
                    "data.options.annotation?")
 

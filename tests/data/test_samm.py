@@ -85,3 +85,20 @@ def test_non_numeric_onset(tmp_path):
   os.makedirs(os.path.join(root, "SAMM", "006"))
   with pytest.raises(MerjaxError, match="row 15: Onset Frame '5562a' is not a frame number"):
     samm.load(root)
+
+
+def test_third_known_bad_apex_by_excel_row(tmp_path):
+  # Excel row 148 (MEB's pandas row 133, after 032_3_1): apex 5130 when the row's own
+  # apex is outside onset..offset; any other row with that apex stays an error.
+  rows = testing.pad_to(testing.SAMM_ROWS[:2], 148, header_row=14) + [
+      (32, "032_3_2", 5100, 1510, 5140, "4", "Anger")]
+  root = testing.make_samm(str(tmp_path), rows)
+  problems = []
+  c = samm.load(root, problems=problems)[-1]
+  assert (c.clip_id, c.onset, c.apex, c.offset) == ("032_3_2", 0, 30, 40)
+  assert problems == [{"where": "SAMM_Micro_FACS_Codes_v2.xlsx row 148 (032_3_2)",
+                       "what": "apex 1510 outside onset..offset 5100..5140",
+                       "action": "apex set to 5130 (MEB's correction)"}]
+  rows = testing.SAMM_ROWS[:2] + ((32, "032_3_2", 5100, 1510, 5140, "4", "Anger"),)
+  with pytest.raises(MerjaxError, match=r"row 17: apex 1510 outside onset..offset 5100..5140$"):
+    samm.load(testing.make_samm(str(tmp_path / "b"), rows))

@@ -1,6 +1,7 @@
 """SMIC-HS loader: the cropped folder release and the extended release."""
 
 import os
+import shutil
 
 import pytest
 
@@ -59,3 +60,26 @@ def test_extended_s1_naming(tmp_path):
   root = testing.make_smic_extended(str(tmp_path), rows)
   clips = smic.load(root)
   assert [(c.subject, c.clip_id) for c in clips] == [("s01", "s01_ne_01"), ("s02", "s02_po_01")]
+
+
+def test_extended_known_missing_clip_is_dropped(tmp_path):
+  rows = testing.SMIC_E_ROWS + ((3, "s3_ne_03", 10, 12, 14, "negative"),)
+  root = testing.make_smic_extended(str(tmp_path), rows)
+  shutil.rmtree(os.path.join(root, "SMIC-HS-E", "3"))
+  problems = []
+  assert [c.clip_id for c in smic.load(root, problems=problems)] == [
+      "s01_ne_01", "s01_po_01", "s02_sur_01"]
+  assert problems == [{"where": "SMIC-HS-E_annotation_2019.xlsx row 5 (s03_ne_03)",
+                       "what": "clip folder missing (known absent from the release)",
+                       "action": "row dropped"}]
+  rows = testing.SMIC_E_ROWS + ((3, "s3_ne_04", 10, 12, 14, "negative"),)
+  root = testing.make_smic_extended(str(tmp_path / "b"), rows)
+  shutil.rmtree(os.path.join(root, "SMIC-HS-E", "3"))
+  with pytest.raises(MerjaxError, match="row 5: no clip folder named s03_ne_04"):
+    smic.load(root)
+
+
+def test_extended_release_deep_under_root(tmp_path):
+  # SMIC/SMIC-E_raw image/HS_long/SMIC-HS-E/s01/s1_ne_01: clip folders 5 levels down.
+  testing.make_smic_extended(str(tmp_path / "SMIC" / "SMIC-E_raw image" / "HS_long"))
+  assert len(smic.load(str(tmp_path))) == len(testing.SMIC_E_ROWS)

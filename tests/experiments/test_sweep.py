@@ -14,6 +14,7 @@ from merjax import config as config_lib
 from merjax import experiment
 from merjax import sweep as sweep_lib
 from merjax.data import protocols
+from merjax.training import strategies
 from merjax.training import trainer as trainer_lib
 
 TINY = ["data.synthetic.num_subjects=3", "data.synthetic.clips_per_subject=4",
@@ -26,15 +27,25 @@ GRID = ["grid.train.lr=1e-3,2e-2", "grid.train.augment.translate_px=0,2"]
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
-  """The sweep, with the number of times the epoch function was traced."""
+  """The sweep, with the number of times the epoch function was traced for training (the
+  duration estimate lowers a one-member copy too, never compiled: not counted)."""
   workdir = str(tmp_path_factory.mktemp("sweep"))
-  traces = []
+  traces, estimating = [], []
   original = trainer_lib.FoldFunctions._epoch
   def counting(self, *args):
-    traces.append(1)
+    if not estimating:
+      traces.append(1)
     return original(self, *args)
+  estimate = strategies.estimate_seconds
+  def flagged(*args, **kwargs):
+    estimating.append(1)
+    try:
+      return estimate(*args, **kwargs)
+    finally:
+      estimating.pop()
   with pytest.MonkeyPatch.context() as mp:
     mp.setattr(trainer_lib.FoldFunctions, "_epoch", counting)
+    mp.setattr(strategies, "estimate_seconds", flagged)
     assert sweep.main(["--model", "ststnet", "--workdir", workdir, "--seeds", "3",
                        "--select", "nested"] + GRID + TINY) == 0
   return workdir, len(traces)

@@ -8,6 +8,7 @@ import pytest
 from flax import linen as nn
 
 from merjax.configs import common
+from merjax.errors import MerjaxError
 from merjax.data import protocols
 from merjax.models import layers
 from merjax.models.registry import build_model
@@ -95,3 +96,18 @@ def test_injected_learning_rate_trains_like_a_configured_one():
     for f in range(3):
       np.testing.assert_allclose(out[3 * c + f].logits, alone[f].logits, rtol=1e-4, atol=1e-5)
   assert not np.allclose(out[0].logits, out[3].logits)
+
+
+def test_backbone_lr_scale_needs_a_backbone():
+  """The scale labels the backbone modules; on a model without one it is refused, not ignored."""
+  params = {"backbone": {"w": jnp.ones(2)}, "head": {"w": jnp.ones(2)}}
+  labels = optim.backbone_labels(params)
+  assert labels == {"backbone": {"w": "backbone"}, "head": {"w": "head"}}
+  tx = optim.make_optimizer({"name": "sgd", "learning_rate": 1.0, "momentum": 0.0,
+                             "backbone_lr_scale": 0.1})
+  grads = jax.tree.map(jnp.ones_like, params)
+  updates, _ = tx.update(grads, tx.init(params), params)
+  np.testing.assert_allclose(updates["backbone"]["w"], -0.1)
+  np.testing.assert_allclose(updates["head"]["w"], -1.0)
+  with pytest.raises(MerjaxError, match=r"backbone_lr_scale: this model has no backbone"):
+    tx.init({"conv1": {"w": jnp.ones(2)}, "fc": {"w": jnp.ones(2)}})

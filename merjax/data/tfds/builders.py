@@ -169,6 +169,14 @@ Casme3 = builder("casme3", "CAS(ME)^3 Part A", ("casme3_7class", "casme3_3class"
                  "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx and spNO.X/<letter>/color/<N>.jpg")
 Mmew = builder("mmew", "MMEW", ("mmew_6class",),
                "MMEW_Micro_Exp.xlsx and Micro_Expression/<emotion>/<clip>/<N>.jpg")
+Casme = builder("casme", "CASME (I)", (),
+                "its coding sheet (CASME-coding*.xlsx) and Cropped/subXX/<Filename>/"
+                "reg_<Filename>-{N}.jpg (options={'frames': 'raw'}: CASME_raw_selected/...)")
+Casme3c = builder("casme3c", "CAS(ME)^3 Part C", (),
+                  "CAS(ME)3_part_C_ME.xlsx and ME_C/<sub>/<count>/color/<N>.jpg")
+Fourdme = builder("fourdme", "4DME", (),
+                  "4DME_Labelling_Micro_release v1.xlsx and gray_micro/<sub_ID>/<fold_name>/"
+                  "*{N}.jpg")
 # SMIC-HS + CASME II + SAMM, the official 442-clip list.
 Megc2019 = builder("megc2019", "MEGC2019 composite", ("megc2019_3class",),
                    "the CASME II, SAMM and SMIC-HS copies side by side, each in its own layout "
@@ -180,7 +188,7 @@ Casme2Samm = builder("casme2_samm", "CASME II + SAMM", ("fdp_cross3",),
 
 
 BUILDERS = {b.DATASET: b for b in (Casme2, Samm, Smic, CasmeSq, Casme3, Mmew, Megc2019,
-                                   Casme2Samm)}
+                                   Casme2Samm, Casme, Fourdme, Casme3c)}
 
 
 def builder_class(name: str) -> type[MerBuilder]:

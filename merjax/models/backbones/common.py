@@ -87,7 +87,9 @@ class Classifier(nn.Module):
     f_BxD = out["features"]
     h_BxD = nn.Dropout(self.dropout, deterministic=not train)(f_BxD)
     logits_BxK = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(h_BxD)
-    result = {"logits": logits_BxK.astype(jnp.float32), "features": f_BxD}
+    # float32 logits (bfloat16 compute included); a float64 model keeps float64.
+    result = {"logits": logits_BxK.astype(jnp.promote_types(logits_BxK.dtype, jnp.float32)),
+              "features": f_BxD}
     if self.return_feature_map:
       result["feature_map"] = out["feature_map"]
     return result

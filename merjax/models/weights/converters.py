@@ -6,12 +6,14 @@ Formats (`model.pretrained_format`, docs/weights.md):
   `efficientnet_v2_s`, `convnext_tiny` state_dicts;
 - `timm`: timm's `mobilevit_s` (and `resnet18` / `resnet50`, whose names are torchvision's);
 - `reference`: a model's own reference PyTorch code: STSTNet's official `main.py`
-  (conv1-3, bn1-3, fc), OFF-ApexNet's Off-TANet re-implementation (cnn1, cnn2, dense);
+  (conv1-3, bn1-3, fc), OFF-ApexNet's Off-TANet re-implementation (cnn1, cnn2, dense),
+  the FDP release's `fdp.py` (frame_rep, mer, dyimg_net);
 - `merjax`: merjax's own names ("params/backbone/conv1/kernel", flax layouts; `.npz` or
   `.safetensors` written by `merjax.models.weights.save_variables`), read by name.
 
 `model_converter(model, fmt)` gives the converter of a built module: a backbone classifier
-(trunk + head), DIANet (its one or two trunks), DFR-Net's ResNet, STSTNet, OFF-ApexNet.
+(trunk + head), DIANet (its one or two trunks), DFR-Net's ResNet, STSTNet, OFF-ApexNet,
+FDPRelease.
 """
 
 from __future__ import annotations
@@ -329,6 +331,41 @@ def _dfrnet_names(num_stages: int):
   return names
 
 
+_FDP_LFA = {"pe_conv": "patch_embed.conv", "pe_bn": "patch_embed.norm",
+            "mhca": "mhca.group_conv3x3", "norm": "norm", "mlp1": "mlp.conv1",
+            "mlp2": "mlp.conv2"}
+
+
+def _fdp_encoder_key(mod, modules):
+  """The FDP release's `frame_rep`: stem.{i}.(conv|norm), features.{n} (LFA blocks in
+  order, n counted over the stages), norm, proj_head.0."""
+  m = re.fullmatch(r"(Conv|BatchNorm)_(\d+)", mod[1]) if len(mod) == 2 and mod[0] == "stem" else None
+  if m:
+    return f"stem.{m[2]}.{'conv' if m[1] == 'Conv' else 'norm'}"
+  fixed = {("norm",): "norm", ("proj_head",): "proj_head.0"}
+  if tuple(mod) in fixed:
+    return fixed[tuple(mod)]
+  m = re.fullmatch(r"stage(\d+)_block(\d+)", mod[0]) if len(mod) == 2 else None
+  if not m or mod[1] not in _FDP_LFA:
+    return None
+  blocks = sorted({(int(b[1]), int(b[2])) for p in modules if p
+                   and (b := re.fullmatch(r"stage(\d+)_block(\d+)", p[0]))})
+  return f"features.{blocks.index((int(m[1]), int(m[2])))}.{_FDP_LFA[mod[1]]}"
+
+
+def _fdp_release_converter(label) -> Converter:
+  """The FDP release (`CYF-cuber/FDP` fdp.py): frame_rep, mer.conv3d (Conv3d, OIDHW),
+  mer.fc1 (merjax flattens in torch's C, D, H, W order: a plain transpose), dyimg_net
+  (SegNet names unchanged); mer.fc2 is the head."""
+  same = by_module(lambda mod, _m: ".".join(mod))
+  return Converter(label, (
+      Part(("frame_rep",), by_module(_fdp_encoder_key), "frame_rep", "backbone"),
+      Part(("conv3d",), same, "mer.conv3d", "backbone"),
+      Part(("fc1",), same, "mer.fc1", "backbone"),
+      Part(("dyimg_net",), same, "dyimg_net", "backbone"),
+      Part(("fc2",), same, "mer.fc2", "head")))
+
+
 def _backbone_part(trunk, prefix, fmt):
   names, _head = _trunk_names(trunk, fmt)
   return Part(prefix, names, "", "backbone")
@@ -345,7 +382,7 @@ def _dianet_trunks(model) -> list[tuple[Path, nn.Module]]:
 
 def model_converter(model: nn.Module, fmt: str) -> Converter:
   """The converter of built module `model` from weights in format `fmt`."""
-  from merjax.models import dfrnet, dianet, off_apexnet, ststnet  # pylint: disable=import-outside-toplevel
+  from merjax.models import dfrnet, dianet, fdp_release, off_apexnet, ststnet  # pylint: disable=import-outside-toplevel
   if fmt not in FORMATS:
     raise MerjaxError(f"model.pretrained_format: {fmt!r} is not one of {', '.join(FORMATS)}")
   label = f"{type(model).__name__} ({fmt})"
@@ -375,6 +412,8 @@ def model_converter(model: nn.Module, fmt: str) -> Converter:
   if isinstance(model, off_apexnet.OffApexNet) and fmt == "reference":
     return Converter(label, (Part((), _off_apexnet_names(tuple(model.conv_widths)), "",
                                   "model"),))
+  if isinstance(model, fdp_release.FDPRelease) and fmt == "reference":
+    return _fdp_release_converter(label)
   raise MerjaxError(f"model.pretrained_format: no {fmt!r} converter for "
                     f"{type(model).__name__}")
 

@@ -115,3 +115,29 @@ def export_run(workdir: str, out_dir: str, fmt: str | None = None) -> list[str]:
   if not paths:
     raise MerjaxError(f"{workdir}: no saved fold model (train.save_final=false?)")
   return paths
+
+
+def convert_file(arch: str, src: str, dst: str, num_classes: int, fmt: str | None = None,
+                 overrides=(), strict: bool = True) -> tuple[dict, mapping.Report]:
+  """Converts the checkpoint `src` (torch .pth/.pt/.bin/.ckpt, .safetensors or .npz in
+  format `fmt`, default the model's own) into merjax's own names, written to `dst`
+  (.npz or .safetensors; both readable with model.pretrained_format=merjax). The model is
+  `arch`'s config (merjax/configs; `overrides` are dotted key=value strings) with
+  `num_classes` classes; its input shapes come from that config. Returns (variables,
+  report)."""
+  from merjax import config as config_lib  # pylint: disable=import-outside-toplevel
+  from merjax.models import inputs as model_inputs  # pylint: disable=import-outside-toplevel
+  from merjax.models.registry import build_model  # pylint: disable=import-outside-toplevel
+  if not dst.endswith((".npz", ".safetensors")):
+    raise MerjaxError(f"{dst}: the output must end in .npz or .safetensors")
+  config = config_lib.resolve(arch, "synthetic", list(overrides))
+  model = build_model(config["model"], num_classes)
+  sample = {role: np.zeros(shape, np.float32)
+            for role, shape in model_inputs.batch_shapes(config).items()}
+  variables, report = load_variables(model, src, sample, fmt, strict=strict)
+  if dst.endswith(".npz"):
+    save_npz(variables, dst)
+  else:
+    save_safetensors(converters.merjax_names(variables), dst,
+                     {"merjax_model": config["model"]["name"], "source": os.path.basename(src)})
+  return variables, report

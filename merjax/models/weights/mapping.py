@@ -3,8 +3,8 @@
 A *converter* says, for every leaf of a model's Flax variables, which torch names it is
 made from (`Leaf`); this module does the layouts and the bookkeeping:
 - conv kernels OIHW -> HWIO (grouped and depthwise convs included: torch's O x I/g x kh x kw
-  is flax's kh x kw x I/g x O), linear weights out x in -> in x out, a 1x1 conv into a Dense
-  (squeeze-excitation) and back; BatchNorm weight / bias -> scale / bias (params) and
+  is flax's kh x kw x I/g x O; Conv3d OIDHW -> DHWIO), linear weights out x in -> in x out,
+  a 1x1 conv into a Dense (squeeze-excitation) and back; BatchNorm weight / bias -> scale / bias (params) and
   running_mean / running_var -> mean / var (batch_stats); LayerNorm weight -> scale;
   singleton axes (ConvNeXt's C x 1 x 1 layer scale) squeezed;
 - leaves built from several tensors or permuted (STSTNet's three streams, the flatten order
@@ -109,6 +109,8 @@ def to_flax(leaf: str, a: np.ndarray, shape: Sequence[int]) -> np.ndarray | None
       a = a.T[None, None]
     elif a.ndim == 3 and len(shape) == 3:            # Conv1d: O x I x k -> k x I x O
       a = a.transpose(2, 1, 0)
+    elif a.ndim == 5 and len(shape) == 5:            # Conv3d: OIDHW -> DHWIO
+      a = a.transpose(2, 3, 4, 1, 0)
   return _squeezed(a, shape)
 
 
@@ -122,6 +124,8 @@ def to_torch(leaf: str, a: np.ndarray, torch_shape: Sequence[int] | None = None)
       a = a.T
     elif a.ndim == 3:
       a = a.transpose(2, 1, 0)
+    elif a.ndim == 5:
+      a = a.transpose(4, 3, 0, 1, 2)
   if torch_shape is not None and tuple(torch_shape) != a.shape:
     if a.size != int(np.prod(torch_shape)):
       raise MerjaxError(f"export: {leaf} of shape {a.shape} does not fit torch shape "

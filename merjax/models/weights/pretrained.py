@@ -55,10 +55,10 @@ def file_sha256(path: str) -> str:
 
 def default_format(model: nn.Module) -> str:
   """The weights format a model reads by default: timm for MobileViT, the reference code's
-  layout for STSTNet / OFF-ApexNet, torchvision otherwise."""
-  from merjax.models import dianet, off_apexnet, ststnet  # pylint: disable=import-outside-toplevel
+  layout for STSTNet / OFF-ApexNet / the FDP release, torchvision otherwise."""
+  from merjax.models import dianet, fdp_release, off_apexnet, ststnet  # pylint: disable=import-outside-toplevel
   from merjax.models.backbones import common, mobilevit  # pylint: disable=import-outside-toplevel
-  if isinstance(model, (ststnet.STSTNet, off_apexnet.OffApexNet)):
+  if isinstance(model, (ststnet.STSTNet, off_apexnet.OffApexNet, fdp_release.FDPRelease)):
     return "reference"
   if isinstance(model, common.Classifier) and isinstance(model.backbone, mobilevit.MobileViT):
     return "timm"
