@@ -315,7 +315,8 @@ def check_combinations(config: Mapping) -> None:
                         f"'{data['train_dataset']}'; a cross-dataset result needs two datasets")
   if data["dataset"] == "manifest" and not data["manifest"]:
     raise MerjaxError("--dataset manifest needs data.manifest=/path/to/manifest.csv")
-  if data["dataset"] not in ("synthetic", "manifest") and not data["root"]:
+  # (a composite's members may each have their own root: its loader names a missing one)
+  if data["dataset"] not in ("synthetic", "manifest", "composite") and not data["root"]:
     raise MerjaxError(f"--dataset {data['dataset']} needs data.root=/path/to/{data['dataset']}")
   if not data["inputs"]:
     raise MerjaxError("data.inputs: no input role (set data.modality=NAME)")

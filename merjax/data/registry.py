@@ -72,7 +72,7 @@ def load_clips(data_cfg: Mapping, **report) -> list:
     if not data_cfg["manifest"]:
       raise MerjaxError("--dataset manifest needs data.manifest=/path/to/manifest.csv")
     return load(data_cfg["manifest"], **options, **report)
-  if not data_cfg["root"]:
+  if not data_cfg["root"] and name != "composite":   # a composite's members have roots
     raise MerjaxError(f"--dataset {name} needs data.root=/path/to/{name}")
   return load(data_cfg["root"], **options, **report)
 

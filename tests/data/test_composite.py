@@ -2,11 +2,13 @@
 keys, per-member roots, the common AU space, leave-one-dataset-out folds, composite_3class."""
 
 import collections
+import json
 import os
 
 import numpy as np
 import pytest
 
+from merjax import config as config_lib
 from merjax.data import au, composite, labels, protocols, registry, testing
 from merjax.data.records import subjects_of
 from merjax.errors import MerjaxError
@@ -44,6 +46,16 @@ def test_per_member_roots_and_options(root):
   assert [c.dataset for c in clips][:_n(testing.MMEW_ROWS)] == ["mmew"] * _n(testing.MMEW_ROWS)
   with pytest.raises(MerjaxError, match=r"data.options.roots.samm: no root"):
     composite.load(None, members=["casme2", "samm"], roots={"casme2": roots["casme2"]})
+
+
+def test_roots_per_member_need_no_data_root(root):
+  """data.root may be empty when every member has its own root (schema and registry)."""
+  roots = {"casme2": os.path.join(root, "CASME2"), "mmew": os.path.join(root, "MMEW")}
+  config = config_lib.resolve("ststnet", "composite", [
+      'data.options.members=["mmew","casme2"]', "data.options.roots=" + json.dumps(roots)])
+  assert not config["data"]["root"]
+  clips = registry.load_clips(config["data"])
+  assert {c.dataset for c in clips} == {"mmew", "casme2"}
 
 
 def test_common_au_space(root):
