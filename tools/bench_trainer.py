@@ -32,6 +32,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # torch_models
 
 from merjax import config as config_lib  # pylint: disable=wrong-import-position
 from merjax.data import protocols  # pylint: disable=wrong-import-position
@@ -101,21 +102,7 @@ def _load() -> str:
 def torch_ststnet_per_fold_step(folds, per_subject, batch, epochs, num_classes):
   """Per-fold-step ms of the PyTorch reference loop (fresh model per subject)."""
   import torch  # pylint: disable=import-outside-toplevel
-  from torch import nn  # pylint: disable=import-outside-toplevel
-
-  class Net(nn.Module):
-    def __init__(self):
-      super().__init__()
-      def stream(c):
-        return nn.Sequential(nn.Conv2d(3, c, 3, padding=2), nn.ReLU(), nn.BatchNorm2d(c),
-                             nn.MaxPool2d(3, 3, padding=1), nn.Dropout(0.5))
-      self.streams = nn.ModuleList([stream(3), stream(5), stream(8)])
-      self.pool = nn.AvgPool2d(2, 2)
-      self.fc = nn.Linear(400, num_classes)
-
-    def forward(self, x):
-      x = torch.cat([s(x) for s in self.streams], 1)
-      return self.fc(self.pool(x).flatten(1))
+  import torch_models  # pylint: disable=import-outside-toplevel
 
   torch.manual_seed(0)
   n = folds * per_subject
@@ -126,9 +113,9 @@ def torch_ststnet_per_fold_step(folds, per_subject, batch, epochs, num_classes):
   t_total = 0.0
   for f in range(folds):
     train = torch.from_numpy(np.flatnonzero(subject != f))
-    net = Net()
+    net = torch_models.STSTNet(num_classes)
     opt = torch.optim.Adam(net.parameters(), lr=5e-5)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     for e in range(epochs + 1):
       t0 = time.perf_counter()
       order = train[torch.randperm(len(train))]

@@ -203,24 +203,9 @@ def torch_loop(subject_N, y_N, x_NxHxWxC, epochs: int, threads: int) -> dict:
   """The official STSTNet loop: per held-out subject a fresh net and Adam(5e-5), `epochs`
   epochs of shuffled batches of 256 (the last one smaller), then the test logits."""
   import torch  # pylint: disable=import-outside-toplevel
-  from torch import nn  # pylint: disable=import-outside-toplevel
+  import torch_models  # pylint: disable=import-outside-toplevel
   if threads > 0:
     torch.set_num_threads(threads)
-
-  class Net(nn.Module):
-    """STSTNet as the official code writes it (three streams, ReLU before BN)."""
-    def __init__(self):
-      super().__init__()
-      def stream(c):
-        return nn.Sequential(nn.Conv2d(3, c, 3, padding=2), nn.ReLU(), nn.BatchNorm2d(c),
-                             nn.MaxPool2d(3, 3, padding=1), nn.Dropout(0.5))
-      self.streams = nn.ModuleList([stream(3), stream(5), stream(8)])
-      self.pool = nn.AvgPool2d(2, 2)
-      self.fc = nn.Linear(400, CLASSES)
-
-    def forward(self, x):
-      x = torch.cat([s(x) for s in self.streams], 1)
-      return self.fc(self.pool(x).flatten(1))
 
   torch.manual_seed(0)
   x = torch.from_numpy(np.ascontiguousarray(x_NxHxWxC.transpose(0, 3, 1, 2)))
@@ -229,9 +214,9 @@ def torch_loop(subject_N, y_N, x_NxHxWxC, epochs: int, threads: int) -> dict:
   for subject in sorted(set(subject_N.tolist())):
     train = torch.from_numpy(np.flatnonzero(subject_N != subject))
     test = torch.from_numpy(np.flatnonzero(subject_N == subject))
-    net = Net()
+    net = torch_models.STSTNet(CLASSES)
     opt = torch.optim.Adam(net.parameters(), lr=5e-5)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     net.train()
     for _ in range(epochs):
       order = train[torch.randperm(len(train))]

@@ -1,4 +1,4 @@
-"""PyTorch MEGANet and FDP for tools/bench_vs_torch.py: the reference-loop side of the benchmark.
+"""PyTorch STSTNet, MEGANet and FDP for the tools/ benchmarks: the reference-loop side of the benchmark.
 
 Written from the papers (seeds 000 and 002) and merjax's own reading of them (docs/meganet.md,
 docs/fdp.md), layer for layer as merjax/models/meganet.py and merjax/models/fdp.py build them, so
@@ -22,6 +22,27 @@ from torch import nn
 from torch.nn import functional as F
 
 GRAY_RGB = (0.299, 0.587, 0.114)
+
+
+# --- STSTNet (the official code's layout) ------------------------------------------------------
+
+
+class STSTNet(nn.Module):
+  """STSTNet as the official code writes it: three streams (3 x 3 conv to 3 / 5 / 8 channels,
+  padding 2, ReLU before BN, max-pool 3/3, dropout 0.5), concatenated, avg-pool 2, fc 400 -> K."""
+
+  def __init__(self, num_classes: int = 3):
+    super().__init__()
+    def stream(c):
+      return nn.Sequential(nn.Conv2d(3, c, 3, padding=2), nn.ReLU(), nn.BatchNorm2d(c),
+                           nn.MaxPool2d(3, 3, padding=1), nn.Dropout(0.5))
+    self.streams = nn.ModuleList([stream(3), stream(5), stream(8)])
+    self.pool = nn.AvgPool2d(2, 2)
+    self.fc = nn.Linear(400, num_classes)
+
+  def forward(self, x):
+    x = torch.cat([s(x) for s in self.streams], 1)
+    return self.fc(self.pool(x).flatten(1))
 
 
 # --- MEGANet (seed 000, Eq. 6-14) --------------------------------------------------------------

@@ -54,6 +54,17 @@ def test_parameter_counts_match_flax(bench, model, overrides, expected):
   assert flax_n == torch_n == expected
 
 
+def test_torch_ststnet_matches_the_flax_parameter_count(tm):
+  """The benchmarks' torch STSTNet (the official layout) against merjax's: 1,683 parameters
+  for 3 classes."""
+  from merjax.models.ststnet import STSTNet  # pylint: disable=import-outside-toplevel
+  from merjax.models.summary import count_params  # pylint: disable=import-outside-toplevel
+  import jax  # pylint: disable=import-outside-toplevel
+  variables = STSTNet(num_classes=3).init(jax.random.PRNGKey(0),
+                                          {"image": jnp.zeros((1, 28, 28, 3))}, train=False)
+  assert tm.count_params(tm.STSTNet(3)) == count_params(variables["params"]) == 1_683
+
+
 def test_twin_outputs_have_the_flax_shapes(bench, tm):
   from merjax.models.registry import build_model  # pylint: disable=import-outside-toplevel
   from merjax.models.summary import describe  # pylint: disable=import-outside-toplevel
