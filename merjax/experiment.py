@@ -350,7 +350,7 @@ def paper_size_warning(config: Mapping) -> str | None:
     quick = config_lib.quick_overrides(name)
   except MerjaxError:
     return None
-  if config_lib.apply_overrides(dict(config), quick) == config:
+  if config_lib.apply_overrides(config, quick) == config:
     return None
   return (f"warning: the paper-size {name} configuration on a CPU can take hours; "
           f"`--quick` runs its minutes-long version (merjax/configs/{name}.py QUICK)")

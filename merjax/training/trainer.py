@@ -70,7 +70,7 @@ def config_options(config: Mapping) -> dict:
   return {"pretrained": pretrained_lib.spec_of(model),
           "torch_init": model.get("init", "flax") == "torch",
           "last_batch": check_last_batch(config["train"]["last_batch"]),
-          "shuffle": bool(config["train"].get("shuffle", True))}
+          "shuffle": config["train"]["shuffle"]}
 
 
 def norm_stats(inputs, train_P, n_train) -> dict:
@@ -396,29 +396,26 @@ class FoldFunctions:
     mixing = augment_lib.mixes(self.augment)
 
     def loss_of(params, batch_stats, batch, labels_B, k_drop, valid_B, mix, masked=partial):
+      def forward():
+        return self.model.apply(self._variables(params, batch_stats), batch, train=True,
+                                rngs={"dropout": k_drop}, mutable=["batch_stats"])
+      if masked:                   # padding rows out of the BatchNorm statistics too
+        with layers.batch_mask(valid_B):
+          outputs, mutated = forward()
+      else:
+        outputs, mutated = forward()
+      new_stats = mutated.get("batch_stats", batch_stats)
       if not masked and not mixing:
-        outputs, mutated = self.model.apply(
-            self._variables(params, batch_stats), batch, train=True,
-            rngs={"dropout": k_drop}, mutable=["batch_stats"])
-        loss, parts = self.loss_fn(outputs, batch, labels_B)
-        return loss, mutated.get("batch_stats", batch_stats)
+        return self.loss_fn(outputs, batch, labels_B)[0], new_stats
       if not masked:               # mixing over a full batch: every sample counts
         valid_B = jnp.ones_like(valid_B)
-        outputs, mutated = self.model.apply(
-            self._variables(params, batch_stats), batch, train=True,
-            rngs={"dropout": k_drop}, mutable=["batch_stats"])
-      else:
-        with layers.batch_mask(valid_B):
-          outputs, mutated = self.model.apply(
-              self._variables(params, batch_stats), batch, train=True,
-              rngs={"dropout": k_drop}, mutable=["batch_stats"])
       # The loss is a batch mean of per-sample terms: the mean over the valid samples.
       if mixing:                   # MixUp / CutMix: lam loss(y) + (1 - lam) loss(y[partner])
         loss_B = losses.mixed_per_sample(self.loss_fn, outputs, batch, labels_B, *mix)
       else:
         loss_B = losses.per_sample(self.loss_fn, outputs, batch, labels_B)
       loss = jnp.sum(jnp.where(valid_B, loss_B, 0.0)) / jnp.maximum(jnp.sum(valid_B), 1)
-      return loss, mutated.get("batch_stats", batch_stats)
+      return loss, new_stats
 
     listener = STEP_LISTENER.get()
 
